@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Set up (or check) the focus_mm environment. Idempotent: a second run takes seconds.
+#
+#   bash tools/setup_env.sh            # creates ./.venv and installs everything
+#
+# Environment knobs:
+#   FOCUS_VENV   where the virtual environment lives (default: <repo>/.venv)
+#   FOCUS_CACHE  where the built mmcv wheel and the build logs are kept (default: ~/.cache/focus_mm)
+#   PYTHON       the interpreter that creates the venv (default: python3)
+#   FORCE_CUDA=1 build mmcv's CUDA kernels even when torch sees no GPU (needs nvcc)
+#   TORCH_SPEC   torch/torchvision to install when none (>= 2.1) is there
+#                (default: "torch==2.14.1 torchvision==0.29.1")
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${FOCUS_VENV:-$REPO/.venv}"
+CACHE="${FOCUS_CACHE:-$HOME/.cache/focus_mm}"
+PYTHON="${PYTHON:-python3}"
+TORCH_SPEC="${TORCH_SPEC:-torch==2.14.1 torchvision==0.29.1}"
+MMCV_VERSION=2.1.0
+
+log() { printf '[setup_env] %s\n' "$*" >&2; }
+die() { printf '[setup_env] ERROR: %s\n' "$*" >&2; exit 1; }
+
+mkdir -p "$CACHE/wheels" "$CACHE/logs" "$CACHE/src"
+
+# 1. The virtual environment.
+if [ ! -x "$VENV/bin/python" ]; then
+  log "creating venv at $VENV"
+  "$PYTHON" -m venv "$VENV" || die "could not create a venv with $PYTHON"
+fi
+PY="$VENV/bin/python"
+PIP=("$PY" -m pip --disable-pip-version-check -q)
+
+# 2. torch: respect an installed torch >= 2.1, otherwise install the default pair.
+if ! "$PY" - <<'PYEOF' 2>/dev/null
+import sys
+import torch, torchvision  # noqa: F401
+major, minor = (int(x) for x in torch.__version__.split('+')[0].split('.')[:2])
+sys.exit(0 if (major, minor) >= (2, 1) else 1)
+PYEOF
+then
+  log "installing $TORCH_SPEC"
+  # shellcheck disable=SC2086
+  "${PIP[@]}" install $TORCH_SPEC || die "torch install failed ($TORCH_SPEC)"
+fi
+# mmcv's setup.py imports pkg_resources (gone from setuptools >= 81); torch wants >= 77.
+"${PY}" -c "import setuptools, sys; v=tuple(int(x) for x in setuptools.__version__.split('.')[:2]); sys.exit(0 if (77,0)<=v<(81,0) else 1)" 2>/dev/null \
+  || "${PIP[@]}" install "setuptools>=77,<81" wheel ninja
+
+# 3. mmcv with compiled ops, from the cached wheel or built from the sdist.
+read -r TORCH_VER CUDA_TAG PY_TAG WITH_CUDA < <("$PY" - <<'PYEOF'
+import os, sys, torch
+cuda = torch.version.cuda
+cuda_tag = 'cu' + cuda.replace('.', '') if cuda else 'cpu'
+with_cuda = torch.cuda.is_available() or os.environ.get('FORCE_CUDA', '0') == '1'
+print(torch.__version__.split('+')[0], cuda_tag, f'cp{sys.version_info[0]}{sys.version_info[1]}',
+      'cudaops' if with_cuda else 'cpuops')
+PYEOF
+)
+KEY="mmcv-${MMCV_VERSION}_torch${TORCH_VER}_${CUDA_TAG}_${PY_TAG}_${WITH_CUDA}"
+WHEEL_DIR="$CACHE/wheels/$KEY"
+
+mmcv_ok() {
+  "$PY" - <<PYEOF 2>/dev/null
+import mmcv, mmcv._ext  # noqa: F401
+import sys
+sys.exit(0 if mmcv.__version__ == '$MMCV_VERSION' else 1)
+PYEOF
+}
+
+if mmcv_ok && [ -f "$VENV/.mmcv_key" ] && [ "$(cat "$VENV/.mmcv_key")" = "$KEY" ]; then
+  :
+else
+  if ! ls "$WHEEL_DIR"/mmcv-*.whl >/dev/null 2>&1; then
+    BUILD_LOG="$CACHE/logs/$KEY.log"
+    log "building mmcv $MMCV_VERSION ($WITH_CUDA) against torch $TORCH_VER; 15-30 min on 2 cores; log: $BUILD_LOG"
+    SRC="$CACHE/src/$KEY"
+    rm -rf "$SRC" && mkdir -p "$SRC"
+    (
+      set -e
+      "${PIP[@]}" download --no-deps --no-binary :all: --no-build-isolation "mmcv==$MMCV_VERSION" -d "$SRC"
+      tar -xzf "$SRC"/mmcv-"$MMCV_VERSION".tar.gz -C "$SRC"
+      cd "$SRC/mmcv-$MMCV_VERSION"
+      # Current torch headers need C++20 ("C++20 or later compatible compiler is required to use ATen").
+      sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' setup.py
+      if [ "$WITH_CUDA" = cudaops ]; then export FORCE_CUDA=1; else unset FORCE_CUDA; fi
+      MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" "$PY" -m pip wheel --no-build-isolation --no-deps -v . -w "$SRC/dist"
+      mkdir -p "$WHEEL_DIR"
+      cp "$SRC"/dist/mmcv-*.whl "$WHEEL_DIR"/
+    ) >"$BUILD_LOG" 2>&1 || { rm -rf "$WHEEL_DIR"; die "mmcv build failed: $(grep -m1 -iE 'error' "$BUILD_LOG" || tail -n1 "$BUILD_LOG"); full log: $BUILD_LOG"; }
+    rm -rf "$SRC"
+  fi
+  log "installing cached mmcv wheel ($KEY)"
+  "${PIP[@]}" install --no-deps --force-reinstall "$WHEEL_DIR"/mmcv-*.whl
+  echo "$KEY" >"$VENV/.mmcv_key"
+fi
+
+# 4. The rest of the stack and the package itself (deps pinned in setup.cfg).
+#    opencv: we install only opencv-python-headless (pysodmetrics needs it); mmengine and mmcv declare
+#    opencv-python, whose cv2 would overwrite the headless one, so they are installed without deps and
+#    their other requirements come from setup.cfg.
+STAMP="$VENV/.focus_deps_stamp"
+WANT="$(sha1sum "$REPO/setup.cfg" | cut -c1-40)"
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
+  log "installing the OpenMMLab stack and focus_mm (editable)"
+  "${PIP[@]}" install --no-deps "mmengine==0.10.7" "mmsegmentation==1.2.2" "mmpretrain==1.2.0"
+  "${PIP[@]}" install --no-build-isolation -e "$REPO[tests]" || die "pip install -e . failed"
+  "$PY" -m pip uninstall -y -q opencv-python >/dev/null 2>&1 || true
+  mmcv_ok || die "mmcv lost its compiled ops during the install; delete $VENV/.mmcv_key and rerun"
+  echo "$WANT" >"$STAMP"
+fi
+
+"$PY" -c "import mmcv.ops, mmseg, mmpretrain, open_clip, focus_mm" \
+  || die "the environment does not import; delete $VENV and rerun"
+log "ready: $VENV (mmcv key $KEY)"

@@ -1,0 +1,95 @@
+"""Test (evaluate) a checkpoint on a config's test set, with mmseg's flags.
+
+Examples:
+    python tools/test.py CONFIG CHECKPOINT                       # prints the metric table
+    python tools/test.py CONFIG CHECKPOINT --out preds/          # also writes the predicted masks
+    python tools/test.py CONFIG CHECKPOINT --show-dir vis/       # image | prediction pictures
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from _common import check_work_dir, configure_launcher, load_config  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test (and eval) a segmentor')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the directory to save the file containing evaluation metrics')
+    parser.add_argument('--out', type=str,
+                        help='folder to write the predicted masks (PNG: 0/255 mask and probability map)')
+    parser.add_argument('--show', action='store_true', help='show prediction results')
+    parser.add_argument('--show-dir', help='folder to save the painted images')
+    parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings in the config, key=value pairs')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--tta', action='store_true', help='test time augmentation (flip)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def trigger_visualization_hook(cfg, args):
+    default_hooks = cfg.default_hooks
+    if 'visualization' not in default_hooks:
+        raise SystemExit('--show/--show-dir need a "visualization" hook in default_hooks '
+                         '(dict(type="SegVisualizationHook")).')
+    hook = default_hooks['visualization']
+    hook['draw'] = True
+    if args.show:
+        hook['show'] = True
+        hook['wait_time'] = args.wait_time
+    if args.show_dir:
+        visualizer = cfg.visualizer
+        visualizer['save_dir'] = args.show_dir
+    return cfg
+
+
+def main():
+    args = parse_args()
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'checkpoint not found: {args.checkpoint}')
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    configure_launcher(cfg)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    check_work_dir(cfg.work_dir)
+    if args.show or args.show_dir:
+        cfg = trigger_visualization_hook(cfg, args)
+    if args.tta:
+        if 'tta_pipeline' not in cfg or 'tta_model' not in cfg:
+            raise SystemExit(f'--tta: {args.config} defines no tta_pipeline / tta_model.')
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.tta_model.module = cfg.model
+        cfg.model = cfg.tta_model
+    if args.out is not None:
+        check_work_dir(args.out)
+        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+        for evaluator in evaluators:
+            evaluator['output_dir'] = args.out
+
+    # Load strictly ourselves (mmengine's runner only warns on mismatched keys).
+    cfg.load_from = None
+    runner = Runner.from_cfg(cfg)
+    from focus_mm.apis import load_model_checkpoint
+    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+    if args.tta:
+        model = model.module
+    load_model_checkpoint(model, args.checkpoint)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
