@@ -2,7 +2,7 @@
 # gradient clipping by the full-model L2 norm at 0.01, AMP on GPU (tools/train.py --amp or the leaf config).
 optimizer = dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05)
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='AmpOptimWrapper',  # the authors train with AMP (needs a GPU; the mini schedule uses OptimWrapper)
     optimizer=optimizer,
     clip_grad=dict(max_norm=0.01, norm_type=2),
     paramwise_cfg=dict(custom_keys={

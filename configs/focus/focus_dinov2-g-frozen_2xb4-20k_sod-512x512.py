@@ -1,0 +1,3 @@
+# FOCUS, DINOv2-G frozen (the paper's "0.1G trainable" variant), salient object detection.
+_base_ = ['./focus_dinov2-g_2xb4-20k_sod-512x512.py']
+model = dict(backbone=dict(frozen=True))

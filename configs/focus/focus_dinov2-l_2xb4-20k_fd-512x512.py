@@ -1,0 +1,6 @@
+# FOCUS, DINOv2-L, forgery detection: the authors' recipe (2 GPUs x 4 images, 20k iterations, 512 crops).
+_base_ = [
+    '../_base_/models/focus_dinov2-l.py', '../_base_/datasets/fd_casia.py',
+    '../_base_/schedules/schedule_20k.py', '../_base_/default_runtime.py'
+]
+model = dict(decode_head=dict(loss_clip=dict(task='fd', loss_weight=0.01)))  # CLIP weight 0.01 for FD
