@@ -137,8 +137,17 @@ class FocusInferencer:
 
     @torch.no_grad()
     def _predict_batch(self, images: Iterable[np.ndarray], sources: List[str]) -> List[ForegroundPrediction]:
-        data = pseudo_collate([self.pipeline(dict(img=img)) for img in images])
-        samples = self.model.test_step(data)
+        packed = [self.pipeline(dict(img=img)) for img in images]
+        # Images of different sizes go through the model separately: padding one to another's size
+        # would change what a global-attention backbone sees, so a result would depend on its batch.
+        by_shape = {}
+        for i, item in enumerate(packed):
+            by_shape.setdefault(tuple(item['inputs'].shape), []).append(i)
+        samples = [None] * len(packed)
+        for indices in by_shape.values():
+            outputs = self.model.test_step(pseudo_collate([packed[i] for i in indices]))
+            for i, out in zip(indices, outputs):
+                samples[i] = out
         results = []
         for sample, source in zip(samples, sources):
             prob = sample.seg_logits.data[0].float().cpu().numpy()
