@@ -1,0 +1,1 @@
+from .dinov2 import DINOv2  # noqa: F401

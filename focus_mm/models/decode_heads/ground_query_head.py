@@ -1,0 +1,383 @@
+"""GroundQueryHead: the query path of FOCUS (two ground queries, masked-attention decoder, losses)."""
+import copy
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.dist import all_reduce
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.registry import MODELS, TASK_UTILS
+from torch import nn
+
+from ..layers import MLP, MaskedAttentionDecoderLayer, SinePositionalEncoding2D
+from ..losses.point_losses import point_bce_loss, point_dice_loss
+from ..utils import (cxcywh_to_xyxy, generalized_iou, masks_to_boxes_cxcywh, pca_foreground_prior,
+                     point_sample, resize_prior, uncertain_point_coords)
+
+FOREGROUND, BACKGROUND, NO_OBJECT = 0, 1, 2
+NUM_QUERIES = 2  # the two ground queries; query 0 is the one the M0 prior steers to the foreground
+
+
+@MODELS.register_module()
+class GroundQueryHead(BaseDecodeHead):
+    """Decode head with exactly two learned ground queries (foreground, background), as in FOCUS.
+
+    A pixel decoder turns the four backbone/neck maps (strides 4..32) into mask features (stride 4) and
+    three maps (strides 32, 16, 8). ``num_decoder_layers`` layers of masked cross-attention ->
+    self-attention -> FFN cycle over those three maps. Before the first layer and after each layer the
+    queries are decoded into class logits (foreground, background, no-object), mask logits (a 3-layer MLP
+    dotted with the mask features) and a box (3-layer MLP, sigmoid, cx/cy/w/h): ``num_decoder_layers + 1``
+    prediction sets, all supervised after Hungarian matching.
+
+    Attention masks: layer ``i`` may only attend where prediction set ``i`` has ``sigmoid(mask) >= 0.5``
+    (Mask2Former). With the M0 prior on (``prior_index`` not None), layer 1 instead uses the PCA prior of
+    the backbone's last-block tokens: query 0 attends inside the prior, query 1 outside it, in training and
+    at inference. Rows with nothing to attend to are opened entirely.
+
+    Joint inference (``predict``): both queries are kept; with class probabilities ``p_q(c)`` (softmax over
+    the three classes) and mask probabilities ``m_q = sigmoid(mask logit)`` of the last set, the
+    foreground and background evidence are ``S_fg = sum_q p_q(fg) m_q`` and ``S_bg = sum_q p_q(bg) m_q``
+    (Mask2Former's semantic inference). The head returns ``log S_fg - log S_bg`` (B x 1 x H x W), so
+    ``sigmoid(logit) = S_fg / (S_fg + S_bg)`` is the foreground probability and ``logit > 0`` (with
+    ``threshold=0.5``) is the joint decision ``P_fg > P_bg``. Which query is foreground is thus decided by
+    the class head, pixel-weighted by both queries, never by the query index.
+
+    Args:
+        in_channels (Sequence[int]): Channels of the four selected maps.
+        feat_channels (int): Width of the queries, the pixel decoder and the decoder. Defaults to 256.
+        pixel_decoder (dict): Config of the pixel decoder; ``in_channels``, ``feat_channels`` and
+            ``out_channels`` default to this head's.
+        num_decoder_layers (int): Defaults to 9. num_heads (int): Defaults to 8.
+        feedforward_channels (int): Defaults to 2048. dropout (float): Defaults to 0.
+        num_feature_levels (int): Scales the layers cycle over. Defaults to 3.
+        prior_index (int, optional): Index in the head inputs of the token map for M0; None turns M0 off.
+        prior_threshold (float): M0 binarisation threshold after min-max scaling. Defaults to 0.6.
+        matcher (dict): Config of the assigner (``GroundQueryMatcher``: costs class 1, mask 5, dice 5 on
+            12544 points).
+        num_points (int): Points per mask for the mask losses. Defaults to 12544.
+        oversample_ratio (float): Defaults to 3. importance_sample_ratio (float): Defaults to 0.75.
+        loss_cls_weight (float): Defaults to 1. no_object_weight (float): CE weight of no-object, 0.1.
+        loss_mask_weight (float): Point BCE, defaults to 5. loss_dice_weight (float): Defaults to 5.
+        loss_bbox_weight (float): Box L1, defaults to 5. loss_giou_weight (float): Defaults to 2.
+        loss_clip (dict, optional): Config of ``CLIPRefinerLoss`` on the last prediction set; None removes it.
+        **kwargs: Passed to ``BaseDecodeHead`` (``in_index``, ``align_corners``, ``ignore_index``...).
+    """
+
+    def __init__(self,
+                 in_channels: Sequence[int],
+                 feat_channels: int = 256,
+                 pixel_decoder: dict = dict(type='FocusPixelDecoder'),
+                 num_decoder_layers: int = 9,
+                 num_heads: int = 8,
+                 feedforward_channels: int = 2048,
+                 dropout: float = 0.0,
+                 num_feature_levels: int = 3,
+                 prior_index: Optional[int] = None,
+                 prior_threshold: float = 0.6,
+                 matcher: dict = dict(type='GroundQueryMatcher', cost_class=1.0, cost_mask=5.0, cost_dice=5.0,
+                                      num_points=12544),
+                 num_points: int = 12544,
+                 oversample_ratio: float = 3.0,
+                 importance_sample_ratio: float = 0.75,
+                 loss_cls_weight: float = 1.0,
+                 no_object_weight: float = 0.1,
+                 loss_mask_weight: float = 5.0,
+                 loss_dice_weight: float = 5.0,
+                 loss_bbox_weight: float = 5.0,
+                 loss_giou_weight: float = 2.0,
+                 loss_clip: Optional[dict] = None,
+                 in_index: Sequence[int] = (0, 1, 2, 3),
+                 init_cfg: Optional[dict] = None,
+                 **kwargs):
+        kwargs.setdefault('input_transform', 'multiple_select')
+        kwargs.setdefault('num_classes', 2)
+        kwargs.setdefault('out_channels', 1)
+        kwargs.setdefault('threshold', 0.5)
+        kwargs.setdefault('dropout_ratio', 0.0)
+        if kwargs['out_channels'] != 1:
+            raise ValueError(f"GroundQueryHead outputs one foreground logit map: out_channels must be 1, got "
+                             f"{kwargs['out_channels']}")
+        if len(in_channels) != 4 or len(in_index) != 4:
+            raise ValueError(f'GroundQueryHead reads 4 levels (strides 4, 8, 16, 32): in_channels and in_index '
+                             f'must list 4 entries each, got in_channels={list(in_channels)}, '
+                             f'in_index={list(in_index)}')
+        super().__init__(in_channels, feat_channels, in_index=list(in_index), init_cfg=init_cfg, **kwargs)
+        del self.conv_seg  # the masks come from the queries; an unused conv would idle in DDP
+        pixel_decoder = copy.deepcopy(pixel_decoder)
+        pixel_decoder.setdefault('in_channels', list(in_channels))
+        pixel_decoder.setdefault('feat_channels', feat_channels)
+        pixel_decoder.setdefault('out_channels', feat_channels)
+        if pixel_decoder['feat_channels'] != feat_channels or pixel_decoder['out_channels'] != feat_channels:
+            raise ValueError(f"GroundQueryHead(feat_channels={feat_channels}) needs a pixel decoder with "
+                             f"feat_channels and out_channels {feat_channels}, got {pixel_decoder}")
+        self.pixel_decoder = MODELS.build(pixel_decoder)
+        self.num_feature_levels = num_feature_levels
+        self.num_heads = num_heads
+        self.prior_index = prior_index
+        self.prior_threshold = prior_threshold
+
+        self.query_feat = nn.Embedding(NUM_QUERIES, feat_channels)  # content
+        self.query_embed = nn.Embedding(NUM_QUERIES, feat_channels)  # position
+        self.level_embed = nn.Embedding(num_feature_levels, feat_channels)
+        self.pos_encoding = SinePositionalEncoding2D(num_feats=feat_channels // 2, normalize=True)
+        self.layers = nn.ModuleList(
+            MaskedAttentionDecoderLayer(feat_channels, num_heads, feedforward_channels, dropout)
+            for _ in range(num_decoder_layers))
+        self.decoder_norm = nn.LayerNorm(feat_channels)
+        self.cls_embed = nn.Linear(feat_channels, 3)
+        self.mask_embed = MLP(feat_channels, feat_channels, feat_channels, 3)
+        self.bbox_embed = MLP(feat_channels, feat_channels, 4, 3)
+
+        self.matcher = TASK_UTILS.build(matcher)
+        self.num_points = num_points
+        self.oversample_ratio = oversample_ratio
+        self.importance_sample_ratio = importance_sample_ratio
+        self.loss_cls_weight = loss_cls_weight
+        self.loss_mask_weight = loss_mask_weight
+        self.loss_dice_weight = loss_dice_weight
+        self.loss_bbox_weight = loss_bbox_weight
+        self.loss_giou_weight = loss_giou_weight
+        self.register_buffer('class_weight', torch.tensor([1.0, 1.0, no_object_weight]), persistent=False)
+        self.loss_clip = MODELS.build(loss_clip) if loss_clip is not None else None
+
+    def init_weights(self):
+        """Default inits, then Xavier for the decoder layers' matrices (as Mask2Former)."""
+        super().init_weights()
+        for p in self.layers.parameters():
+            if p.dim() > 1:
+                nn.init.xavier_uniform_(p)
+
+    # ------------------------------------------------------------------ forward
+    def _transform_inputs(self, inputs: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+        """The 4 maps that ``in_index`` selects, with a clear error when the backbone/neck gave fewer."""
+        if len(inputs) <= max(self.in_index):
+            raise ValueError(f'GroundQueryHead: in_index={self.in_index} selects 4 maps (strides 4..32), but the '
+                             f'backbone/neck gave {len(inputs)}: {[tuple(x.shape) for x in inputs]}; expected '
+                             f'B x C_i x H_i x W_i with C_i = in_channels={self.in_channels} (e.g. set the '
+                             f'backbone\'s out_indices=(0, 1, 2, 3))')
+        return super()._transform_inputs(inputs)
+
+    def forward(self, inputs: Sequence[torch.Tensor]) -> Tuple[List[torch.Tensor], ...]:
+        """Run the pixel decoder and the query decoder.
+
+        Args:
+            inputs (Sequence[Tensor]): Neck/backbone outputs; ``in_index`` picks the four maps and
+                ``prior_index`` the B x D x h x w token map for M0.
+
+        Returns:
+            tuple[list[Tensor], list[Tensor], list[Tensor]]: per prediction set (``num_decoder_layers + 1``,
+            the last one final): class logits B x 2 x 3, mask logits B x 2 x H/4 x W/4, boxes B x 2 x 4
+            (cx, cy, w, h in [0, 1]).
+        """
+        prior = self.compute_prior(inputs)
+        mask_features, multi_scale = self.pixel_decoder(self._transform_inputs(inputs))
+        batch_size = mask_features.shape[0]
+        memories, memory_pos, sizes = [], [], []
+        for level in range(self.num_feature_levels):
+            feat = multi_scale[level]
+            sizes.append(feat.shape[-2:])
+            memory_pos.append(self.pos_encoding(feat).flatten(2).transpose(1, 2))
+            memories.append(feat.flatten(2).transpose(1, 2) + self.level_embed.weight[level][None, None])
+        query = self.query_feat.weight[None].expand(batch_size, -1, -1)
+        query_pos = self.query_embed.weight[None].expand(batch_size, -1, -1)
+
+        *prediction, attn_mask = self._decode_queries(query, mask_features, sizes[0])
+        predictions = [prediction]
+        if prior is not None:
+            attn_mask = self._prior_attn_mask(prior, sizes[0])
+        for i, layer in enumerate(self.layers):
+            level = i % self.num_feature_levels
+            # A query with nothing to attend to attends everywhere (softmax over nothing is NaN).
+            attn_mask = attn_mask & ~attn_mask.all(dim=-1, keepdim=True)
+            query = layer(query, query_pos, memories[level], memory_pos[level], attn_mask)
+            next_size = sizes[(i + 1) % self.num_feature_levels]
+            *prediction, attn_mask = self._decode_queries(query, mask_features, next_size)
+            predictions.append(prediction)
+        cls_list, mask_list, box_list = (list(column) for column in zip(*predictions))
+        return cls_list, mask_list, box_list
+
+    def compute_prior(self, inputs: Sequence[torch.Tensor]) -> Optional[torch.Tensor]:
+        """M0 of each image (bool B x h x w, True = foreground), or None when the prior is off."""
+        if self.prior_index is None:
+            return None
+        if self.prior_index >= len(inputs):
+            raise IndexError(f'GroundQueryHead: prior_index={self.prior_index} but the head received '
+                             f'{len(inputs)} inputs; the neck must append the backbone token map (a neck '
+                             f'with drives_backbone=True does), or set prior_index=None to turn M0 off.')
+        return pca_foreground_prior(inputs[self.prior_index], self.prior_threshold)
+
+    def _decode_queries(self, query: torch.Tensor, mask_features: torch.Tensor, attn_size):
+        """Heads on the normalised queries, plus the attention mask for the next layer."""
+        decoded = self.decoder_norm(query)
+        cls = self.cls_embed(decoded)
+        masks = torch.einsum('bqc,bchw->bqhw', self.mask_embed(decoded), mask_features)
+        boxes = self.bbox_embed(decoded).sigmoid()
+        attn = F.interpolate(masks.detach(), size=attn_size, mode='bilinear', align_corners=False)
+        attn_mask = attn.flatten(2).sigmoid() < 0.5  # B x Q x N, True = blocked
+        attn_mask = attn_mask.repeat_interleave(self.num_heads, dim=0)
+        return cls, masks, boxes, attn_mask
+
+    def _prior_attn_mask(self, prior: torch.Tensor, size) -> torch.Tensor:
+        """Layer-1 mask from M0: query 0 blocked outside the prior, query 1 blocked inside it."""
+        inside = resize_prior(prior, size).flatten(1)  # B x N
+        blocked = torch.stack([~inside, inside], dim=1)  # B x Q x N
+        return blocked.repeat_interleave(self.num_heads, dim=0)
+
+    # ------------------------------------------------------------------ losses
+    def loss(self, inputs: Sequence[torch.Tensor], batch_data_samples: list, train_cfg: dict,
+             images: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+        """Forward and compute every loss.
+
+        Args:
+            inputs (Sequence[Tensor]): Head inputs (see ``forward``).
+            batch_data_samples (list[SegDataSample]): With ``gt_sem_seg`` (0 bg, 1 fg, ``ignore_index``).
+            train_cfg (dict): Unused (mmseg signature).
+            images (Tensor, optional): B x 3 x H x W un-normalised RGB in [0, 1]; needed by the CLIP loss.
+
+        Returns:
+            dict[str, Tensor]: ``loss_cls``, ``loss_mask``, ``loss_dice``, ``loss_bbox``, ``loss_giou`` of the
+            last set, the same with prefix ``d{i}.`` for the earlier sets, and ``loss_clip`` when on.
+        """
+        outputs = self.forward(inputs)
+        return self.loss_by_feat(outputs, batch_data_samples, images=images)
+
+    def loss_by_feat(self, outputs, batch_data_samples: list,
+                     images: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+        """Losses of all prediction sets from ``forward``'s outputs (see ``loss``)."""
+        cls_list, mask_list, box_list = outputs
+        targets = self._build_targets(batch_data_samples, mask_list[-1].device)
+        num_masks = mask_list[-1].new_tensor(float(sum(len(t['labels']) for t in targets)))
+        all_reduce(num_masks, op='mean')  # in place; a no-op outside distributed training
+        num_masks = num_masks.clamp_min(1.0)
+        losses = {}
+        last = len(cls_list) - 1
+        for i, (cls, masks, boxes) in enumerate(zip(cls_list, mask_list, box_list)):
+            matches = [
+                self.matcher(cls[b], masks[b], t['labels'], t['masks'], t['valid'])
+                for b, t in enumerate(targets)
+            ]
+            prefix = '' if i == last else f'd{i}.'
+            for name, value in self._set_losses(cls, masks, boxes, targets, matches, num_masks).items():
+                losses[prefix + name] = value
+        if self.loss_clip is not None:
+            if images is None:
+                raise ValueError('GroundQueryHead: loss_clip needs the un-normalised images; use the '
+                                 'FocusSegmentor (it passes images=) or set loss_clip=None.')
+            fg_index = self._foreground_query_index(matches, targets)  # the last set's matching
+            batch = torch.arange(len(targets), device=fg_index.device)
+            fg_logits = mask_list[-1][batch, fg_index]
+            bg_logits = mask_list[-1][batch, 1 - fg_index]
+            losses[self.loss_clip.loss_name] = self.loss_clip(fg_logits, bg_logits, images)
+        return losses
+
+    def _build_targets(self, batch_data_samples: list, device) -> List[dict]:
+        """Per image: present classes among (fg, bg), their masks, boxes and the valid-pixel map."""
+        targets = []
+        for sample in batch_data_samples:
+            gt = sample.gt_sem_seg.data.to(device)
+            gt = gt[0] if gt.dim() == 3 else gt
+            valid = gt != self.ignore_index
+            if ((gt > 1) & valid).any():
+                found = sorted(torch.unique(gt[valid]).tolist())
+                path = sample.metainfo.get('img_path', '?')
+                raise ValueError(f'GroundQueryHead: gt_sem_seg of {path} holds '
+                                 f'values {found}; expected 0 (background), 1 (foreground) and '
+                                 f'{self.ignore_index} (ignore): binarise masks when loading them.')
+            class_masks = [(FOREGROUND, gt == 1), (BACKGROUND, valid & (gt == 0))]
+            present = [(label, mask) for label, mask in class_masks if mask.any()]
+            labels = torch.tensor([label for label, _ in present], dtype=torch.long, device=device)
+            masks = (torch.stack([mask for _, mask in present]).float()
+                     if present else gt.new_zeros((0, ) + gt.shape, dtype=torch.float))
+            targets.append(dict(labels=labels, masks=masks, boxes=masks_to_boxes_cxcywh(masks),
+                                valid=valid.float()))
+        return targets
+
+    def _set_losses(self, cls, masks, boxes, targets, matches, num_masks) -> Dict[str, torch.Tensor]:
+        """Losses of one prediction set given its matching."""
+        batch_size = cls.shape[0]
+        cls_targets = torch.full((batch_size, NUM_QUERIES), NO_OBJECT, dtype=torch.long, device=cls.device)
+        src_masks, tgt_masks, valid, src_boxes, tgt_boxes = [], [], [], [], []
+        for b, (query_idx, target_idx) in enumerate(matches):
+            cls_targets[b, query_idx] = targets[b]['labels'][target_idx]
+            src_masks.append(masks[b, query_idx])
+            tgt_masks.append(targets[b]['masks'][target_idx])
+            valid.append(targets[b]['valid'][None].expand(len(target_idx), -1, -1))
+            src_boxes.append(boxes[b, query_idx])
+            tgt_boxes.append(targets[b]['boxes'][target_idx])
+        losses = dict(loss_cls=self.loss_cls_weight *
+                      F.cross_entropy(cls.transpose(1, 2).float(), cls_targets, self.class_weight))
+        src_masks = torch.cat(src_masks)
+        if src_masks.shape[0] == 0:  # nothing labelled in the batch: keep the graph, add nothing
+            zero = masks.sum() * 0 + boxes.sum() * 0
+            losses.update(loss_mask=zero, loss_dice=zero, loss_bbox=zero, loss_giou=zero)
+            return losses
+        src_masks = src_masks[:, None].float()
+        tgt_masks = torch.cat(tgt_masks)[:, None]
+        valid = torch.cat(valid)[:, None]
+        coords = uncertain_point_coords(src_masks, self.num_points, self.oversample_ratio,
+                                        self.importance_sample_ratio)
+        with torch.no_grad():
+            point_targets = point_sample(tgt_masks, coords)[:, 0]
+            point_weights = point_sample(valid, coords)[:, 0]
+        point_logits = point_sample(src_masks, coords)[:, 0]
+        losses['loss_mask'] = self.loss_mask_weight * point_bce_loss(point_logits, point_targets,
+                                                                     point_weights).sum() / num_masks
+        losses['loss_dice'] = self.loss_dice_weight * point_dice_loss(point_logits, point_targets,
+                                                                      point_weights).sum() / num_masks
+        src_boxes, tgt_boxes = torch.cat(src_boxes).float(), torch.cat(tgt_boxes)
+        losses['loss_bbox'] = self.loss_bbox_weight * (src_boxes - tgt_boxes).abs().sum() / num_masks
+        giou = generalized_iou(cxcywh_to_xyxy(src_boxes), cxcywh_to_xyxy(tgt_boxes))
+        losses['loss_giou'] = self.loss_giou_weight * (1 - giou).sum() / num_masks
+        return losses
+
+    @staticmethod
+    def _foreground_query_index(matches, targets) -> torch.Tensor:
+        """Per image, the query matched to the foreground, else the one not matched to the background."""
+        indices = []
+        for (query_idx, target_idx), target in zip(matches, targets):
+            labels = target['labels'][target_idx].tolist()
+            queries = query_idx.tolist()
+            if FOREGROUND in labels:
+                indices.append(queries[labels.index(FOREGROUND)])
+            elif BACKGROUND in labels:
+                indices.append(1 - queries[labels.index(BACKGROUND)])
+            else:
+                indices.append(0)
+        device = targets[0]['labels'].device if targets else None
+        return torch.tensor(indices, dtype=torch.long, device=device)
+
+    # ------------------------------------------------------------------ inference
+    def predict(self, inputs: Sequence[torch.Tensor], batch_img_metas: List[dict],
+                test_cfg: dict) -> torch.Tensor:
+        """Joint foreground/background prediction: B x 1 x H x W logits (see the class docstring)."""
+        return self.predict_by_feat(self.forward(inputs), batch_img_metas)
+
+    def predict_by_feat(self, outputs, batch_img_metas: List[dict]) -> torch.Tensor:
+        """Fuse the last prediction set, at the input size (``pad_shape``, or ``img_shape`` when sliding)."""
+        cls, masks = outputs[0][-1], outputs[1][-1]
+        meta = batch_img_metas[0]
+        if isinstance(meta['img_shape'], torch.Size):
+            size = meta['img_shape']
+        elif 'pad_shape' in meta:
+            size = meta['pad_shape'][:2]
+        else:
+            size = meta['img_shape']
+        masks = F.interpolate(masks, size=tuple(size), mode='bilinear', align_corners=self.align_corners)
+        return self.fuse_ground_predictions(cls, masks)
+
+    @staticmethod
+    def fuse_ground_predictions(cls: torch.Tensor, mask_logits: torch.Tensor) -> torch.Tensor:
+        """``log S_fg - log S_bg`` with ``S_c = sum_q softmax(cls_q)[c] * sigmoid(mask_q)``.
+
+        Args:
+            cls (Tensor): B x Q x 3 class logits (fg, bg, no-object).
+            mask_logits (Tensor): B x Q x H x W.
+
+        Returns:
+            Tensor: B x 1 x H x W; computed in log space, so it stays finite where both are tiny.
+        """
+        log_cls = cls.float().log_softmax(dim=-1)[..., None, None]  # B x Q x 3 x 1 x 1
+        log_masks = F.logsigmoid(mask_logits.float())
+        log_fg = torch.logsumexp(log_cls[:, :, FOREGROUND] + log_masks, dim=1)
+        log_bg = torch.logsumexp(log_cls[:, :, BACKGROUND] + log_masks, dim=1)
+        return (log_fg - log_bg)[:, None]

@@ -1,0 +1,4 @@
+"""Segmentors."""
+from .focus_segmentor import FocusSegmentor
+
+__all__ = ['FocusSegmentor']
