@@ -76,9 +76,13 @@ def main():
         cfg.model = cfg.tta_model
     if args.out is not None:
         check_work_dir(args.out)
-        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
-        for evaluator in evaluators:
-            evaluator['output_dir'] = args.out
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='SaveForegroundPredictionsHook', out_dir=args.out)]
+    # The metric table also goes to the work dir as JSON (ForegroundMetric's output_dir).
+    evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+    for evaluator in evaluators:
+        if evaluator.get('type') == 'ForegroundMetric':
+            evaluator.setdefault('output_dir', cfg.work_dir)
 
     # Load strictly ourselves (mmengine's runner only warns on mismatched keys).
     cfg.load_from = None

@@ -1,6 +1,6 @@
 """FocusSegmentor: EncoderDecoder with the edge-image input, interleaving necks and image-aware heads."""
 import inspect
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 from mmseg.models.segmentors import EncoderDecoder
@@ -20,8 +20,18 @@ class FocusSegmentor(EncoderDecoder):
     For training, the head's ``loss`` additionally receives ``images=``, the un-normalised RGB image in
     [0, 1] (recovered from the data preprocessor's mean/std), when its signature accepts it (the CLIP
     refiner needs it); heads without that argument (e.g. mmseg's UPerHead) are called as usual.
+
+    The ablation switches of the parts (``decode_head.joint_prediction``, ``decode_head.loss_clip``,
+    ``decode_head.prior_index``, ``neck.with_edge``, ``backbone.frozen``) are checked together before
+    anything is built: a combination that cannot work fails with both switches named (see
+    :func:`check_switch_combinations`).
+
     Arguments are those of ``EncoderDecoder``.
     """
+
+    def __init__(self, backbone: dict, decode_head: dict, neck: Optional[dict] = None, **kwargs):
+        check_switch_combinations(backbone, decode_head, neck)
+        super().__init__(backbone=backbone, decode_head=decode_head, neck=neck, **kwargs)
 
     def extract_feat(self, inputs: torch.Tensor) -> List[torch.Tensor]:
         """Backbone (+ neck) features: 4 maps (strides 4..32), plus a token map when the neck gives one."""
@@ -78,3 +88,61 @@ def _accepts_images(method) -> bool:
     except (TypeError, ValueError):
         return False
     return 'images' in params or any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _component_class(cfg: Optional[dict]):
+    """The registered class a config names (None when it names none we can resolve)."""
+    if not isinstance(cfg, dict):
+        return None
+    kind = cfg.get('type')
+    return MODELS.get(kind) if isinstance(kind, str) else kind if inspect.isclass(kind) else None
+
+
+def check_switch_combinations(backbone: dict, decode_head: dict, neck: Optional[dict] = None) -> None:
+    """Refuse switch combinations of the parts that cannot work, naming both switches.
+
+    - ``decode_head.prior_index`` (M0 on) needs the backbone's last-block token map among the head inputs:
+      a neck that drives the backbone (``EdgeEnhancerNeck``, edge branch on or off) appends it, and so does
+      a DINOv2 backbone without neck; a plain CNN backbone or a feature neck (FPN...) gives none. The index
+      must not also be one of the feature maps of ``decode_head.in_index``.
+    - ``neck.edge_pretrained`` (edge ResNet weights) with ``neck.with_edge=False`` (EE off): the weights
+      would be silently ignored, as there is no edge branch.
+    - ``backbone.train_final_norm=True`` with ``backbone.frozen=True``: a frozen ViT trains nothing.
+
+    Args:
+        backbone (dict): Backbone config. decode_head (dict): Head config. neck (dict, optional): Neck config.
+
+    Raises:
+        ValueError: For the first combination that cannot work.
+    """
+    backbone = backbone if isinstance(backbone, dict) else {}
+    head = decode_head if isinstance(decode_head, dict) else {}
+    prior_index = head.get('prior_index')
+    if prior_index is not None:
+        if neck is not None:
+            neck_cls = _component_class(neck)
+            if neck_cls is not None and not getattr(neck_cls, 'drives_backbone', False):
+                raise ValueError(
+                    f"FocusSegmentor: decode_head.prior_index={prior_index} (M0 prior on) needs the backbone's "
+                    f"token map, but neck.type={neck_cls.__name__} does not drive the backbone and passes none "
+                    f'on; set decode_head.prior_index=None (M0 off) or use a neck with drives_backbone=True '
+                    f'(EdgeEnhancerNeck).')
+        else:
+            backbone_cls = _component_class(backbone)
+            if backbone_cls is not None and not hasattr(backbone_cls, 'prior_map'):
+                raise ValueError(
+                    f"FocusSegmentor: decode_head.prior_index={prior_index} (M0 prior on) needs a ViT token "
+                    f'map, but backbone.type={backbone_cls.__name__} (no neck) gives none; set '
+                    f'decode_head.prior_index=None (M0 off) or use a DINOv2 backbone with EdgeEnhancerNeck.')
+        in_index = head.get('in_index', (0, 1, 2, 3))
+        if prior_index in list(in_index):
+            raise ValueError(f'FocusSegmentor: decode_head.prior_index={prior_index} (M0 prior) selects one of '
+                             f'the feature maps of decode_head.in_index={list(in_index)}; the token map comes '
+                             f'after them (index 4 with EdgeEnhancerNeck).')
+    if isinstance(neck, dict) and neck.get('with_edge', True) is False and neck.get('edge_pretrained'):
+        raise ValueError(f"FocusSegmentor: neck.with_edge=False (edge enhancer off) has no edge ResNet to load "
+                         f"neck.edge_pretrained={neck['edge_pretrained']!r} into; set neck.edge_pretrained=None "
+                         f'in the EE-off config (or neck.with_edge=True).')
+    if backbone.get('frozen') and backbone.get('train_final_norm'):
+        raise ValueError('FocusSegmentor: backbone.frozen=True freezes every ViT parameter, so '
+                         'backbone.train_final_norm=True cannot train its final norm; drop one of the two.')

@@ -1,0 +1,3 @@
+from .save_predictions_hook import SaveForegroundPredictionsHook
+
+__all__ = ['SaveForegroundPredictionsHook']
