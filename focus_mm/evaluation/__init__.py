@@ -1,0 +1,2 @@
+"""Evaluation metrics (registered into ``mmseg.registry.METRICS``)."""
+from . import metrics  # noqa: F401
