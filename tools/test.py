@@ -71,7 +71,9 @@ def main():
     if args.tta:
         if 'tta_pipeline' not in cfg or 'tta_model' not in cfg:
             raise SystemExit(f'--tta: {args.config} defines no tta_pipeline / tta_model.')
-        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        dataset = cfg.test_dataloader.dataset
+        for part in dataset.get('datasets', [dataset]):  # a ConcatDataset of test sets, or one set
+            part.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
     if args.out is not None:
@@ -88,8 +90,8 @@ def main():
     cfg.load_from = None
     runner = Runner.from_cfg(cfg)
     from focus_mm.apis import load_model_checkpoint
-    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-    if args.tta:
+    model = runner.model
+    while hasattr(model, 'module'):  # DDP and/or the TTA wrapper around the segmentor
         model = model.module
     load_model_checkpoint(model, args.checkpoint)
     runner.test()

@@ -53,6 +53,23 @@ def test_test_tool_prints_metrics_and_writes_predictions(checkpoint, tmp_path):
     assert any(f.endswith('.json') for f in os.listdir(tmp_path / 'work'))
 
 
+def test_test_tool_flip_tta(checkpoint, tmp_path):
+    proc = _run([CONFIG, checkpoint, '--work-dir', str(tmp_path / 'work'), '--tta', '--out', str(tmp_path / 'p'),
+                 *SMALL], tmp_path)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-3000:]
+    assert 'Sm' in log
+    probs = sorted((tmp_path / 'p' / 'mini_sod_test').glob('*_prob.png'))
+    masks = sorted((tmp_path / 'p' / 'mini_sod_test').glob('*_mask.png'))
+    assert len(probs) == 4
+    for prob_path, mask_path in zip(probs, masks):
+        prob = cv2.imread(str(prob_path), cv2.IMREAD_UNCHANGED).astype(int)
+        mask = cv2.imread(str(mask_path), cv2.IMREAD_UNCHANGED)
+        # the merged decision is the threshold of the merged (averaged) probability
+        clear = abs(prob - 128) > 1
+        assert ((prob > 128) == (mask > 0))[clear].all()
+
+
 def test_test_tool_refuses_foreign_checkpoint_and_typos(tmp_path):
     foreign = tmp_path / 'foreign.pth'
     torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(1)}}, foreign)

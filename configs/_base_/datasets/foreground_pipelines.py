@@ -34,3 +34,13 @@ test_pipeline = [
 ]
 train_sampler = dict(type='InfiniteSampler', shuffle=True)
 test_sampler = dict(type='DefaultSampler', shuffle=False)
+# Flip test-time augmentation (tools/test.py --tta): ForegroundTTAModel averages the probabilities.
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='TestTimeAug',
+         transforms=[[dict(type='Resize', scale=(max_long_side, test_short_side), keep_ratio=True)],
+                     [dict(type='RandomFlip', prob=0., direction='horizontal'),
+                      dict(type='RandomFlip', prob=1., direction='horizontal')],
+                     [dict(type='LoadForegroundMask')], [dict(type='EdgePrior')],
+                     [dict(type='PackSegInputs', meta_keys=meta_keys)]])
+]
