@@ -1,5 +1,9 @@
 """Public Python API: inference and checkpoint helpers."""
 from .checkpoint import load_model_checkpoint
+from .export import LogitsExportWrapper, export_torchscript
 from .inferencer import FocusInferencer, ForegroundPrediction, read_image
 
-__all__ = ['FocusInferencer', 'ForegroundPrediction', 'load_model_checkpoint', 'read_image']
+__all__ = [
+    'FocusInferencer', 'ForegroundPrediction', 'LogitsExportWrapper', 'export_torchscript', 'load_model_checkpoint',
+    'read_image'
+]
