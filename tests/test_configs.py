@@ -13,37 +13,13 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from focus_mm.utils import offline_model_cfg
 from mmseg.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ALL_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True))
 LEAF_CONFIGS = [c for c in ALL_CONFIGS if '_base_' not in c]
 MINI_CONFIGS = [c for c in LEAF_CONFIGS if osp.basename(c).startswith('focus_mini_')]
-
-
-def offline_model_cfg(model_cfg):
-    """The model config without downloads: no pretrained init, no edge weights, no CLIP, BN not SyncBN."""
-    cfg = copy.deepcopy(model_cfg)
-
-    def walk(node):
-        if isinstance(node, dict):
-            if isinstance(node.get('init_cfg'), dict) and node['init_cfg'].get('type') == 'Pretrained':
-                node['init_cfg'] = None
-            if 'edge_pretrained' in node:
-                node['edge_pretrained'] = None
-            if node.get('type') == 'SyncBN':
-                node['type'] = 'BN'
-            for key, value in list(node.items()):
-                if isinstance(value, dict) and value.get('type') == 'CLIPRefinerLoss':
-                    node[key] = None
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(cfg)
-    return cfg
 
 
 def _count(model, prefix=''):

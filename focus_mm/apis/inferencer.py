@@ -10,6 +10,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
+from ..utils import offline_model_cfg
 from .checkpoint import load_model_checkpoint
 
 ImageInput = Union[str, np.ndarray]
@@ -76,9 +77,8 @@ class FocusInferencer:
 
         cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
         init_default_scope(cfg.get('default_scope', 'mmseg'))
-        model_cfg = copy.deepcopy(cfg.model)
-        if checkpoint is not None:
-            _drop_pretrained_init(model_cfg)  # the checkpoint replaces any pretrained initialisation
+        # The checkpoint replaces any pretrained initialisation; the CLIP refiner is training-only.
+        model_cfg = offline_model_cfg(cfg.model) if checkpoint is not None else copy.deepcopy(cfg.model)
         self.model = MODELS.build(model_cfg)
         if checkpoint is not None:
             load_model_checkpoint(self.model, checkpoint)
@@ -162,27 +162,3 @@ def _array_to_bgr(img: np.ndarray) -> np.ndarray:
     from focus_mm.datasets.transforms.edge_prior import to_uint8_bgr
 
     return to_uint8_bgr(img)
-
-
-# Training-only components: inference builds the model without them (no CLIP weights needed).
-_TRAINING_ONLY_TYPES = ('CLIPRefinerLoss',)
-
-
-def _drop_pretrained_init(model_cfg) -> None:
-    """Remove ``init_cfg=Pretrained`` entries and training-only losses, in place.
-
-    Inference loads a full checkpoint, so no pretrained backbone file and no CLIP model are needed.
-    """
-    if isinstance(model_cfg, dict):
-        init = model_cfg.get('init_cfg')
-        if isinstance(init, dict) and init.get('type') == 'Pretrained':
-            model_cfg['init_cfg'] = None
-        for key, value in list(model_cfg.items()):
-            if isinstance(value, dict) and value.get('type') in _TRAINING_ONLY_TYPES:
-                model_cfg[key] = None
-            else:
-                _drop_pretrained_init(value)
-    elif isinstance(model_cfg, list):
-        model_cfg[:] = [v for v in model_cfg if not (isinstance(v, dict) and v.get('type') in _TRAINING_ONLY_TYPES)]
-        for value in model_cfg:
-            _drop_pretrained_init(value)

@@ -67,32 +67,6 @@ class _InferencePath(nn.Module):
         return self.model.encode_decode(inputs, self.metas * inputs.shape[0])
 
 
-def offline_model_cfg(model_cfg) -> dict:
-    """The model config without downloads: no pretrained init, no edge weights, no CLIP, BN not SyncBN.
-
-    FLOPs and speed do not depend on the weights, and the CLIP refiner is used in training only.
-    """
-    def walk(node):
-        if isinstance(node, dict):
-            node = dict(node)
-            if isinstance(node.get('init_cfg'), dict) and node['init_cfg'].get('type') == 'Pretrained':
-                node['init_cfg'] = None
-            if 'edge_pretrained' in node:
-                node['edge_pretrained'] = None
-            if node.get('type') == 'SyncBN':
-                node['type'] = 'BN'
-            return {k: (None if isinstance(v, dict) and v.get('type') == 'CLIPRefinerLoss' else walk(v))
-                    for k, v in node.items()}
-        if isinstance(node, (list, tuple)):
-            return type(node)(walk(v) for v in node)
-        return node
-
-    from mmengine.config import ConfigDict
-
-    # mmseg reads ``test_cfg.mode`` as an attribute: give the segmentor ConfigDicts back
-    return ConfigDict(walk(model_cfg.to_dict() if hasattr(model_cfg, 'to_dict') else model_cfg))
-
-
 def quiet_logs() -> None:
     """Keep mmengine's per-parameter INFO lines (init, paramwise options) out of the report."""
     import logging
@@ -111,6 +85,7 @@ def build_model(config: str, cfg_options: Optional[dict] = None, device: str = '
 
     import focus_mm  # noqa: F401  (registers the components)
     from _common import load_config
+    from focus_mm.utils import offline_model_cfg
     from mmseg.registry import MODELS
 
     quiet_logs()
