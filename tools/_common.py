@@ -2,8 +2,16 @@
 import os
 import os.path as osp
 
+import sys
+
 import torch
 from mmengine.config import Config
+
+# Configs may import project code (custom_imports=['projects.<name>...']), as in mmseg: the repository
+# root must be importable however the tool was started.
+_REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if _REPO_ROOT not in sys.path:
+    sys.path.insert(1, _REPO_ROOT)
 
 
 def load_config(path: str, cfg_options: dict = None) -> Config:

@@ -1,0 +1,38 @@
+# CLIP-refined SegFormer, MiT-B2, salient object detection (full size, real data and weights).
+# mmseg's SegFormer model (inherited from mmseg's own config) in mmseg's binary convention, with FOCUS's
+# CLIPRefinerLoss (frozen CLIP ViT-B/16 `openai`) as an extra loss on its one-channel output
+# (CLIPRefinedSegformerHead, this project's code). FocusSegmentor passes the un-normalised images to
+# that loss and reads our foreground datasets' 6-channel input (the MiT sees the image half only).
+_base_ = [
+    'mmseg::_base_/models/segformer_mit-b0.py', '../../../configs/_base_/datasets/sod_duts.py',
+    '../../../configs/_base_/schedules/schedule_20k.py', '../../../configs/_base_/default_runtime.py'
+]
+custom_imports = dict(imports=['focus_mm', 'projects.clip_refined_segformer.clip_segformer'])
+mit_b2_checkpoint = ('https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/segformer/'
+                     'mit_b2_20220624-66e8bf70.pth')  # as mmseg's segformer_mit-b2 configs
+data_preprocessor = dict(
+    _delete_=True,
+    type='FocusDataPreProcessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True,
+    size_divisor=32,
+    pad_val=0,
+    seg_pad_val=255)
+model = dict(
+    type='FocusSegmentor',
+    data_preprocessor=data_preprocessor,
+    backbone=dict(
+        embed_dims=64,
+        num_layers=[3, 4, 6, 3],
+        init_cfg=dict(type='Pretrained', checkpoint=mit_b2_checkpoint)),
+    decode_head=dict(
+        type='CLIPRefinedSegformerHead',
+        in_channels=[64, 128, 320, 512],
+        num_classes=2,
+        out_channels=1,
+        threshold=0.5,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True, avg_non_ignore=True,
+                         loss_weight=1.0),
+        loss_clip=dict(type='CLIPRefinerLoss', task='sod', clip_model='ViT-B-16', pretrained='openai',
+                       loss_weight=1.0)))
