@@ -4,7 +4,7 @@
 #   bash tools/run_demo.sh [CONFIG] [WORK_DIR]
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CONFIG="${1:-configs/focus/focus_mini_1xb8-1k_sod-256x256.py}"
+CONFIG="${1:-configs/focus/focus_mini_1xb8-300_sod-256x256.py}"
 WORK="${2:-work_dirs/demo_sod}"
 
 bash "$REPO/tools/setup_env.sh"

@@ -12,7 +12,7 @@ from _tiny_models import single_thread
 from focus_mm.models.losses import CLIPRefinerLoss
 
 CONFIG_DIR = 'projects/clip_refined_segformer/configs/'
-MINI = CONFIG_DIR + 'clip-segformer_mit-b0_mini_1xb8-1k_sod-256x256.py'
+MINI = CONFIG_DIR + 'clip-segformer_mit-b0_mini_1xb8-300_sod-256x256.py'
 FULL = CONFIG_DIR + 'clip-segformer_mit-b2_2xb4-20k_sod-512x512.py'
 
 

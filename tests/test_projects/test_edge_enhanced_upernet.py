@@ -13,7 +13,7 @@ from focus_mm.models.backbones import DINOv2
 from focus_mm.models.necks import EdgeEnhancerNeck
 
 CONFIG_DIR = 'projects/edge_enhanced_upernet/configs/'
-MINI = CONFIG_DIR + 'edge-upernet_mini_1xb8-1k_sod-256x256.py'
+MINI = CONFIG_DIR + 'edge-upernet_mini_1xb8-300_sod-256x256.py'
 FULL = CONFIG_DIR + 'edge-upernet_dinov2-l_2xb4-20k_sod-512x512.py'
 
 

@@ -15,7 +15,7 @@ from _tiny_models import single_thread, synthetic_foreground_batch
 from focus_mm.models.decode_heads import GroundQueryHead
 
 CONFIG_DIR = 'projects/ground_queries_on_resnet/configs/'
-MINI = CONFIG_DIR + 'ground-queries_r18-v1c_mini_1xb8-1k_sod-256x256.py'
+MINI = CONFIG_DIR + 'ground-queries_r18-v1c_mini_1xb8-300_sod-256x256.py'
 FULL = CONFIG_DIR + 'ground-queries_r50-v1c_2xb4-20k_sod-512x512.py'
 
 

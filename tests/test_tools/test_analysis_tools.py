@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-MINI = osp.join(REPO, 'configs/focus/focus_mini_1xb8-1k_sod-256x256.py')
+MINI = osp.join(REPO, 'configs/focus/focus_mini_1xb8-300_sod-256x256.py')
 COMPONENTS = ('vit', 'edge_enhancer', 'edge_resnet', 'interactions', 'pixel_decoder', 'transformer_decoder')
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = 'configs/focus/focus_mini_1xb8-1k_sod-256x256.py'
+CONFIG = 'configs/focus/focus_mini_1xb8-300_sod-256x256.py'
 
 
 @pytest.mark.slow

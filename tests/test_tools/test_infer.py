@@ -14,7 +14,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(REPO, 'configs', 'focus', 'focus_mini_1xb8-1k_sod-256x256.py')
+CONFIG = osp.join(REPO, 'configs', 'focus', 'focus_mini_1xb8-300_sod-256x256.py')
 
 # name -> (array, shape of the original image)
 rng = np.random.default_rng(0)

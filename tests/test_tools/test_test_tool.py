@@ -13,7 +13,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(REPO, 'configs', 'focus', 'focus_mini_1xb8-1k_sod-256x256.py')
+CONFIG = osp.join(REPO, 'configs', 'focus', 'focus_mini_1xb8-300_sod-256x256.py')
 # Small test split: keeps the run short; the generator builds it into FOCUS_DATA.
 SMALL = ['--cfg-options', 'test_dataloader.dataset.num_test=4', 'test_dataloader.dataset.num_train=4']
 

@@ -5,7 +5,7 @@
   saliency baseline.
 
 Example:
-    python tools/analysis_tools/trivial_baselines.py configs/focus/focus_mini_1xb8-1k_sod-256x256.py
+    python tools/analysis_tools/trivial_baselines.py configs/focus/focus_mini_1xb8-300_sod-256x256.py
 """
 import argparse
 

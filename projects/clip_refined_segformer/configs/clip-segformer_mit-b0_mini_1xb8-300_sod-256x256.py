@@ -3,7 +3,7 @@
 # (open_clip.CLIP built from `model_cfg`): it exercises the loss's data path and gradients, but a random
 # CLIP carries no image-text knowledge, so it only regularises here (as FOCUS mini, which turns CLIP off).
 # With CLIP weights at hand: model.decode_head.loss_clip=dict(type='CLIPRefinerLoss', pretrained=FILE).
-# Same data, schedule and batch as configs/focus/focus_mini_1xb8-1k_sod-256x256.py, for comparison.
+# Same data, schedule and batch as configs/focus/focus_mini_1xb8-300_sod-256x256.py, for comparison.
 _base_ = [
     'mmseg::_base_/models/segformer_mit-b0.py', '../../../configs/_base_/datasets/mini_sod.py',
     '../../../configs/_base_/schedules/schedule_mini.py', '../../../configs/_base_/default_runtime.py'

@@ -1,7 +1,7 @@
 # Edge-enhanced UPerNet, CPU-sized, on the bundled mini-benchmark (SOD): the FOCUS mini backbone and
 # edge enhancer (configs/_base_/models/focus_mini.py: random init, nothing downloaded) under mmseg's
 # UPerHead and FCN auxiliary head at mini widths, binary convention (one logit channel, sigmoid BCE).
-# Same data, schedule and batch as configs/focus/focus_mini_1xb8-1k_sod-256x256.py, for comparison.
+# Same data, schedule and batch as configs/focus/focus_mini_1xb8-300_sod-256x256.py, for comparison.
 _base_ = [
     '../../../configs/_base_/models/focus_mini.py', '../../../configs/_base_/datasets/mini_sod.py',
     '../../../configs/_base_/schedules/schedule_mini.py', '../../../configs/_base_/default_runtime.py'

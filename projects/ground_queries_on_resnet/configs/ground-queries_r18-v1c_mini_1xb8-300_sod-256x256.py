@@ -1,7 +1,7 @@
 # Ground queries on a ResNet, CPU-sized, on the bundled mini-benchmark (SOD). Random init (nothing is
 # downloaded): a ResNetV1c-18 in place of the -50, and the ground-query head at the FOCUS mini sizes
 # (configs/_base_/models/focus_mini.py: width 64, 2 encoder + 3 decoder layers, 4096 points, CLIP off).
-# Same data, schedule and batch as configs/focus/focus_mini_1xb8-1k_sod-256x256.py, for comparison.
+# Same data, schedule and batch as configs/focus/focus_mini_1xb8-300_sod-256x256.py, for comparison.
 _base_ = [
     './_base_/ground-queries_r50-v1c.py', '../../../configs/_base_/datasets/mini_sod.py',
     '../../../configs/_base_/schedules/schedule_mini.py', '../../../configs/_base_/default_runtime.py'
