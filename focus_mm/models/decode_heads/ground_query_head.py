@@ -16,6 +16,8 @@ from ..utils import (cxcywh_to_xyxy, generalized_iou, masks_to_boxes_cxcywh, pca
 
 FOREGROUND, BACKGROUND, NO_OBJECT = 0, 1, 2
 NUM_QUERIES = 2  # the two ground queries; query 0 is the one the M0 prior steers to the foreground
+# Foreground-only head (joint_prediction=False): one query, classes (foreground, no-object).
+FG_ONLY_NO_OBJECT = 1
 
 
 @MODELS.register_module()
@@ -42,6 +44,14 @@ class GroundQueryHead(BaseDecodeHead):
     ``threshold=0.5``) is the joint decision ``P_fg > P_bg``. Which query is foreground is thus decided by
     the class head, pixel-weighted by both queries, never by the query index.
 
+    Foreground-only ablation (``joint_prediction=False``, the Mask2Former-style baseline of the paper's
+    Table 4): the head has a single query and a 2-way class head (foreground, no-object); background pixels
+    are no target (an image without foreground trains the query to no-object), and the prediction is
+    Mask2Former's semantic inference of the one class, ``P_fg = p(fg) * sigmoid(mask)``, returned as
+    ``log P_fg - log(1 - P_fg)``: its sigmoid is ``P_fg`` and ``logit > 0`` is ``P_fg > 0.5`` (no
+    background evidence takes part). M0 then steers the one query inside the prior in layer 1, and the CLIP
+    loss (if on) takes ``1 - sigmoid(fg)`` as the background mask.
+
     Args:
         in_channels (Sequence[int]): Channels of the four selected maps.
         feat_channels (int): Width of the queries, the pixel decoder and the decoder. Defaults to 256.
@@ -60,6 +70,9 @@ class GroundQueryHead(BaseDecodeHead):
         loss_mask_weight (float): Point BCE, defaults to 5. loss_dice_weight (float): Defaults to 5.
         loss_bbox_weight (float): Box L1, defaults to 5. loss_giou_weight (float): Defaults to 2.
         loss_clip (dict, optional): Config of ``CLIPRefinerLoss`` on the last prediction set; None removes it.
+        joint_prediction (bool): Two ground queries, foreground and background targets and the joint
+            decision ``P_fg > P_bg`` (FOCUS, the default); False gives the foreground-only head described
+            above (the "JP off" ablation).
         **kwargs: Passed to ``BaseDecodeHead`` (``in_index``, ``align_corners``, ``ignore_index``...).
     """
 
@@ -86,6 +99,7 @@ class GroundQueryHead(BaseDecodeHead):
                  loss_bbox_weight: float = 5.0,
                  loss_giou_weight: float = 2.0,
                  loss_clip: Optional[dict] = None,
+                 joint_prediction: bool = True,
                  in_index: Sequence[int] = (0, 1, 2, 3),
                  init_cfg: Optional[dict] = None,
                  **kwargs):
@@ -98,8 +112,8 @@ class GroundQueryHead(BaseDecodeHead):
             raise ValueError(f"GroundQueryHead outputs one foreground logit map: out_channels must be 1, got "
                              f"{kwargs['out_channels']}")
         if len(in_channels) != 4 or len(in_index) != 4:
-            raise ValueError(f'GroundQueryHead reads 4 levels (strides 4, 8, 16, 32): in_channels and in_index '
-                             f'must list 4 entries each, got in_channels={list(in_channels)}, '
+            raise ValueError(f'GroundQueryHead reads 4 levels (strides 4, 8, 16, 32): in_channels and '
+                             f'in_index must list 4 entries each, got in_channels={list(in_channels)}, '
                              f'in_index={list(in_index)}')
         super().__init__(in_channels, feat_channels, in_index=list(in_index), init_cfg=init_cfg, **kwargs)
         del self.conv_seg  # the masks come from the queries; an unused conv would idle in DDP
@@ -115,16 +129,20 @@ class GroundQueryHead(BaseDecodeHead):
         self.num_heads = num_heads
         self.prior_index = prior_index
         self.prior_threshold = prior_threshold
+        self.joint_prediction = joint_prediction
+        # JP off drops the background query and class: one query, classes (foreground, no-object).
+        self.num_queries = NUM_QUERIES if joint_prediction else 1
+        self.no_object_label = NO_OBJECT if joint_prediction else FG_ONLY_NO_OBJECT
 
-        self.query_feat = nn.Embedding(NUM_QUERIES, feat_channels)  # content
-        self.query_embed = nn.Embedding(NUM_QUERIES, feat_channels)  # position
+        self.query_feat = nn.Embedding(self.num_queries, feat_channels)  # content
+        self.query_embed = nn.Embedding(self.num_queries, feat_channels)  # position
         self.level_embed = nn.Embedding(num_feature_levels, feat_channels)
         self.pos_encoding = SinePositionalEncoding2D(num_feats=feat_channels // 2, normalize=True)
         self.layers = nn.ModuleList(
             MaskedAttentionDecoderLayer(feat_channels, num_heads, feedforward_channels, dropout)
             for _ in range(num_decoder_layers))
         self.decoder_norm = nn.LayerNorm(feat_channels)
-        self.cls_embed = nn.Linear(feat_channels, 3)
+        self.cls_embed = nn.Linear(feat_channels, self.no_object_label + 1)
         self.mask_embed = MLP(feat_channels, feat_channels, feat_channels, 3)
         self.bbox_embed = MLP(feat_channels, feat_channels, 4, 3)
 
@@ -137,7 +155,8 @@ class GroundQueryHead(BaseDecodeHead):
         self.loss_dice_weight = loss_dice_weight
         self.loss_bbox_weight = loss_bbox_weight
         self.loss_giou_weight = loss_giou_weight
-        self.register_buffer('class_weight', torch.tensor([1.0, 1.0, no_object_weight]), persistent=False)
+        class_weight = [1.0] * self.no_object_label + [no_object_weight]
+        self.register_buffer('class_weight', torch.tensor(class_weight), persistent=False)
         self.loss_clip = MODELS.build(loss_clip) if loss_clip is not None else None
 
     def init_weights(self):
@@ -151,10 +170,10 @@ class GroundQueryHead(BaseDecodeHead):
     def _transform_inputs(self, inputs: Sequence[torch.Tensor]) -> List[torch.Tensor]:
         """The 4 maps that ``in_index`` selects, with a clear error when the backbone/neck gave fewer."""
         if len(inputs) <= max(self.in_index):
-            raise ValueError(f'GroundQueryHead: in_index={self.in_index} selects 4 maps (strides 4..32), but the '
-                             f'backbone/neck gave {len(inputs)}: {[tuple(x.shape) for x in inputs]}; expected '
-                             f'B x C_i x H_i x W_i with C_i = in_channels={self.in_channels} (e.g. set the '
-                             f'backbone\'s out_indices=(0, 1, 2, 3))')
+            raise ValueError(f'GroundQueryHead: in_index={self.in_index} selects 4 maps (strides 4..32), but '
+                             f'the backbone/neck gave {len(inputs)}: {[tuple(x.shape) for x in inputs]}; '
+                             f'expected B x C_i x H_i x W_i with C_i = in_channels={self.in_channels} '
+                             f'(e.g. set the backbone\'s out_indices=(0, 1, 2, 3))')
         return super()._transform_inputs(inputs)
 
     def forward(self, inputs: Sequence[torch.Tensor]) -> Tuple[List[torch.Tensor], ...]:
@@ -167,7 +186,7 @@ class GroundQueryHead(BaseDecodeHead):
         Returns:
             tuple[list[Tensor], list[Tensor], list[Tensor]]: per prediction set (``num_decoder_layers + 1``,
             the last one final): class logits B x 2 x 3, mask logits B x 2 x H/4 x W/4, boxes B x 2 x 4
-            (cx, cy, w, h in [0, 1]).
+            (cx, cy, w, h in [0, 1]); B x 1 x 2, B x 1 x H/4 x W/4, B x 1 x 4 with ``joint_prediction=False``.
         """
         prior = self.compute_prior(inputs)
         mask_features, multi_scale = self.pixel_decoder(self._transform_inputs(inputs))
@@ -218,9 +237,9 @@ class GroundQueryHead(BaseDecodeHead):
         return cls, masks, boxes, attn_mask
 
     def _prior_attn_mask(self, prior: torch.Tensor, size) -> torch.Tensor:
-        """Layer-1 mask from M0: query 0 blocked outside the prior, query 1 blocked inside it."""
+        """Layer-1 mask from M0: query 0 blocked outside the prior, query 1 (if any) blocked inside it."""
         inside = resize_prior(prior, size).flatten(1)  # B x N
-        blocked = torch.stack([~inside, inside], dim=1)  # B x Q x N
+        blocked = torch.stack([~inside, inside], dim=1)[:, :self.num_queries]  # B x Q x N
         return blocked.repeat_interleave(self.num_heads, dim=0)
 
     # ------------------------------------------------------------------ losses
@@ -263,10 +282,13 @@ class GroundQueryHead(BaseDecodeHead):
             if images is None:
                 raise ValueError('GroundQueryHead: loss_clip needs the un-normalised images; use the '
                                  'FocusSegmentor (it passes images=) or set loss_clip=None.')
-            fg_index = self._foreground_query_index(matches, targets)  # the last set's matching
-            batch = torch.arange(len(targets), device=fg_index.device)
-            fg_logits = mask_list[-1][batch, fg_index]
-            bg_logits = mask_list[-1][batch, 1 - fg_index]
+            if self.joint_prediction:
+                fg_index = self._foreground_query_index(matches, targets)  # the last set's matching
+                batch = torch.arange(len(targets), device=fg_index.device)
+                fg_logits = mask_list[-1][batch, fg_index]
+                bg_logits = mask_list[-1][batch, 1 - fg_index]
+            else:  # no background query: the loss uses 1 - sigmoid(fg) as the background mask
+                fg_logits, bg_logits = mask_list[-1][:, 0], None
             losses[self.loss_clip.loss_name] = self.loss_clip(fg_logits, bg_logits, images)
         return losses
 
@@ -283,7 +305,9 @@ class GroundQueryHead(BaseDecodeHead):
                 raise ValueError(f'GroundQueryHead: gt_sem_seg of {path} holds '
                                  f'values {found}; expected 0 (background), 1 (foreground) and '
                                  f'{self.ignore_index} (ignore): binarise masks when loading them.')
-            class_masks = [(FOREGROUND, gt == 1), (BACKGROUND, valid & (gt == 0))]
+            class_masks = [(FOREGROUND, gt == 1)]
+            if self.joint_prediction:  # the foreground-only head has no background target
+                class_masks.append((BACKGROUND, valid & (gt == 0)))
             present = [(label, mask) for label, mask in class_masks if mask.any()]
             labels = torch.tensor([label for label, _ in present], dtype=torch.long, device=device)
             masks = (torch.stack([mask for _, mask in present]).float()
@@ -295,7 +319,8 @@ class GroundQueryHead(BaseDecodeHead):
     def _set_losses(self, cls, masks, boxes, targets, matches, num_masks) -> Dict[str, torch.Tensor]:
         """Losses of one prediction set given its matching."""
         batch_size = cls.shape[0]
-        cls_targets = torch.full((batch_size, NUM_QUERIES), NO_OBJECT, dtype=torch.long, device=cls.device)
+        cls_targets = torch.full((batch_size, self.num_queries), self.no_object_label, dtype=torch.long,
+                                 device=cls.device)
         src_masks, tgt_masks, valid, src_boxes, tgt_boxes = [], [], [], [], []
         for b, (query_idx, target_idx) in enumerate(matches):
             cls_targets[b, query_idx] = targets[b]['labels'][target_idx]
@@ -349,7 +374,8 @@ class GroundQueryHead(BaseDecodeHead):
     # ------------------------------------------------------------------ inference
     def predict(self, inputs: Sequence[torch.Tensor], batch_img_metas: List[dict],
                 test_cfg: dict) -> torch.Tensor:
-        """Joint foreground/background prediction: B x 1 x H x W logits (see the class docstring)."""
+        """Joint (or, with ``joint_prediction=False``, foreground-only) B x 1 x H x W logits (see the class
+        docstring)."""
         return self.predict_by_feat(self.forward(inputs), batch_img_metas)
 
     def predict_by_feat(self, outputs, batch_img_metas: List[dict]) -> torch.Tensor:
@@ -363,6 +389,8 @@ class GroundQueryHead(BaseDecodeHead):
         else:
             size = meta['img_shape']
         masks = F.interpolate(masks, size=tuple(size), mode='bilinear', align_corners=self.align_corners)
+        if not self.joint_prediction:
+            return self.foreground_only_logits(cls, masks)
         return self.fuse_ground_predictions(cls, masks)
 
     @staticmethod
@@ -381,3 +409,21 @@ class GroundQueryHead(BaseDecodeHead):
         log_fg = torch.logsumexp(log_cls[:, :, FOREGROUND] + log_masks, dim=1)
         log_bg = torch.logsumexp(log_cls[:, :, BACKGROUND] + log_masks, dim=1)
         return (log_fg - log_bg)[:, None]
+
+    @staticmethod
+    def foreground_only_logits(cls: torch.Tensor, mask_logits: torch.Tensor) -> torch.Tensor:
+        """``log P - log(1 - P)``, ``P = sum_q softmax(cls_q)[fg] * sigmoid(mask_q)`` (no background term).
+
+        Mask2Former's semantic inference of the foreground class alone, for the foreground-only head.
+
+        Args:
+            cls (Tensor): B x Q x K class logits, foreground first, no-object last.
+            mask_logits (Tensor): B x Q x H x W.
+
+        Returns:
+            Tensor: B x 1 x H x W; ``P`` is clamped to ``[1e-6, 1 - 1e-6]`` so that the logit stays finite.
+        """
+        log_cls = cls.float().log_softmax(dim=-1)[..., None, None]  # B x Q x K x 1 x 1
+        log_fg = torch.logsumexp(log_cls[:, :, FOREGROUND] + F.logsigmoid(mask_logits.float()), dim=1)
+        prob = log_fg.exp().clamp(1e-6, 1 - 1e-6)  # one query: P <= 1; several could sum above it
+        return (prob.log() - torch.log1p(-prob))[:, None]

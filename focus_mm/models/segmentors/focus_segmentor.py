@@ -123,10 +123,10 @@ def check_switch_combinations(backbone: dict, decode_head: dict, neck: Optional[
             neck_cls = _component_class(neck)
             if neck_cls is not None and not getattr(neck_cls, 'drives_backbone', False):
                 raise ValueError(
-                    f"FocusSegmentor: decode_head.prior_index={prior_index} (M0 prior on) needs the backbone's "
-                    f"token map, but neck.type={neck_cls.__name__} does not drive the backbone and passes none "
-                    f'on; set decode_head.prior_index=None (M0 off) or use a neck with drives_backbone=True '
-                    f'(EdgeEnhancerNeck).')
+                    f"FocusSegmentor: decode_head.prior_index={prior_index} (M0 prior on) needs the "
+                    f"backbone's token map, but neck.type={neck_cls.__name__} does not drive the backbone "
+                    f'and passes none on; set decode_head.prior_index=None (M0 off) or use a neck with '
+                    f'drives_backbone=True (EdgeEnhancerNeck).')
         else:
             backbone_cls = _component_class(backbone)
             if backbone_cls is not None and not hasattr(backbone_cls, 'prior_map'):
@@ -136,13 +136,13 @@ def check_switch_combinations(backbone: dict, decode_head: dict, neck: Optional[
                     f'decode_head.prior_index=None (M0 off) or use a DINOv2 backbone with EdgeEnhancerNeck.')
         in_index = head.get('in_index', (0, 1, 2, 3))
         if prior_index in list(in_index):
-            raise ValueError(f'FocusSegmentor: decode_head.prior_index={prior_index} (M0 prior) selects one of '
-                             f'the feature maps of decode_head.in_index={list(in_index)}; the token map comes '
-                             f'after them (index 4 with EdgeEnhancerNeck).')
+            raise ValueError(f'FocusSegmentor: decode_head.prior_index={prior_index} (M0 prior) selects one '
+                             f'of the feature maps of decode_head.in_index={list(in_index)}; the token map '
+                             f'comes after them (index 4 with EdgeEnhancerNeck).')
     if isinstance(neck, dict) and neck.get('with_edge', True) is False and neck.get('edge_pretrained'):
-        raise ValueError(f"FocusSegmentor: neck.with_edge=False (edge enhancer off) has no edge ResNet to load "
-                         f"neck.edge_pretrained={neck['edge_pretrained']!r} into; set neck.edge_pretrained=None "
-                         f'in the EE-off config (or neck.with_edge=True).')
+        raise ValueError(f"FocusSegmentor: neck.with_edge=False (edge enhancer off) has no edge ResNet to "
+                         f"load neck.edge_pretrained={neck['edge_pretrained']!r} into; set "
+                         f'neck.edge_pretrained=None in the EE-off config (or neck.with_edge=True).')
     if backbone.get('frozen') and backbone.get('train_final_norm'):
         raise ValueError('FocusSegmentor: backbone.frozen=True freezes every ViT parameter, so '
                          'backbone.train_final_norm=True cannot train its final norm; drop one of the two.')

@@ -1,0 +1,7 @@
+"""Table 4, row 4 (COD): FOCUS-G with the DINOv2-G backbone frozen (0.1G trainable), JP + CR + EE.
+
+Row 5 with ``backbone.frozen=True``: the ViT gets no gradient and stays in eval mode; the edge enhancer
+and the decoder learn. See row 3 for our reading of every row.
+"""
+_base_ = ['./focus-ablation-5-jp-cr-ee_dinov2-g_1xb2-10k_cod-512x512.py']
+model = dict(backbone=dict(frozen=True))
