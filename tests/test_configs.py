@@ -4,7 +4,6 @@ Full-size models are built on the ``meta`` device (shapes only, no memory, no we
 checks every key of the config against the components, and the parameter counts against the sizes
 the configs claim. Pretrained files and the CLIP model are stripped (nothing is downloaded).
 """
-import copy
 import glob
 import os.path as osp
 

@@ -19,7 +19,7 @@ from mmseg.registry import MODELS
 
 from _tiny_models import (build_model, single_thread, synthetic_foreground_batch, tiny_focus_segmentor_cfg,
                           tiny_head_cfg, tiny_resnet_segmentor_cfg)
-from test_configs import offline_model_cfg
+from focus_mm.utils import offline_model_cfg
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ABLATIONS = sorted(glob.glob(osp.join(REPO, 'configs', 'focus', 'ablations', '*.py')))

@@ -2,12 +2,10 @@
 
 Add an architecture to ARCHITECTURES and it gets all the checks (segmentation_models_pytorch style).
 """
-import copy
 
 import numpy as np
 import pytest
 import torch
-from mmengine.structures import PixelData
 
 from _tiny_models import (build_model, single_thread, synthetic_foreground_batch, tiny_focus_segmentor_cfg,
                           tiny_resnet_segmentor_cfg)

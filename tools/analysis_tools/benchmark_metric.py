@@ -183,7 +183,6 @@ def main():
         for _ in range(args.repeats):
             for key, value in interleaved_cpu_seconds(maps, metrics).items():
                 secs[key] = min(secs[key], value)
-        t_plain = secs['plain']
         ips = {k: args.num_maps / v for k, v in secs.items()}
         print(f'[{name}: {", ".join(metrics)}]')
         print(f'  throughput (CPU time): plain pysodmetrics loop {ips["plain"]:.2f} img/s; '

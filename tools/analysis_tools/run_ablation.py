@@ -19,7 +19,6 @@ config itself, trainable/total parameters, the test metrics, minutes) is printed
 ``ablation.md`` and ``ablation.csv`` in the work dir.
 """
 import argparse
-import copy
 import csv
 import fnmatch
 import glob
@@ -116,33 +115,15 @@ def count_parameters(cfg) -> Dict[str, int]:
 
     import_modules_from_strings(**cfg.get('custom_imports', dict(imports=['focus_mm'])))
     init_default_scope(cfg.get('default_scope', 'mmseg'))
+    from focus_mm.utils import offline_model_cfg
     from mmseg.registry import MODELS
 
-    model_cfg = _offline(copy.deepcopy(cfg.model))
+    model_cfg = offline_model_cfg(cfg.model)
     with torch.device('meta'):
         model = MODELS.build(model_cfg)
     params = list(model.parameters())
     return dict(params=sum(p.numel() for p in params),
                 trainable=sum(p.numel() for p in params if p.requires_grad))
-
-
-def _offline(node):
-    if isinstance(node, dict):
-        if isinstance(node.get('init_cfg'), dict) and node['init_cfg'].get('type') == 'Pretrained':
-            node['init_cfg'] = None
-        if node.get('edge_pretrained'):
-            node['edge_pretrained'] = None
-        if node.get('type') == 'SyncBN':
-            node['type'] = 'BN'
-        for key, value in list(node.items()):
-            if isinstance(value, dict) and value.get('type') == 'CLIPRefinerLoss':
-                node[key] = None
-            else:
-                _offline(value)
-    elif isinstance(node, list):
-        for value in node:
-            _offline(value)
-    return node
 
 
 def options_dict(options: List[str]) -> dict:

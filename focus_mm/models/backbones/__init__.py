@@ -1,1 +1,4 @@
-from .dinov2 import DINOv2  # noqa: F401
+"""Backbones."""
+from .dinov2 import DINOv2
+
+__all__ = ['DINOv2']

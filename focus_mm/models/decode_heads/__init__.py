@@ -1,2 +1,5 @@
-from .ground_query_head import GroundQueryHead  # noqa: F401
-from .pixel_decoder import FocusPixelDecoder  # noqa: F401
+"""Decode heads and the pixel decoder they build."""
+from .ground_query_head import GroundQueryHead
+from .pixel_decoder import FocusPixelDecoder
+
+__all__ = ['FocusPixelDecoder', 'GroundQueryHead']
