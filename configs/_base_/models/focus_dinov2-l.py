@@ -4,14 +4,9 @@ dinov2_checkpoint = ('https://download.openmmlab.com/mmpretrain/v1.0/dinov2/'
                      'vit-large-p14_dinov2-pre_3rdparty_20230426-f3302d9e.pth')
 norm_cfg = dict(type='SyncBN', requires_grad=True)  # per-level output norms; BN on one process
 embed_dims = 1024
-data_preprocessor = dict(
-    type='FocusDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    size_divisor=32,
-    pad_val=0,
-    seg_pad_val=255)
+# ImageNet mean/std on both halves of the 6-channel input, BGR->RGB, pad to 32 (image 0, mask 255):
+# FocusDataPreProcessor's defaults.
+data_preprocessor = dict(type='FocusDataPreProcessor')
 model = dict(
     type='FocusSegmentor',
     data_preprocessor=data_preprocessor,

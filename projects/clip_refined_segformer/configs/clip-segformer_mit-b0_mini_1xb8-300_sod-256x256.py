@@ -14,15 +14,9 @@ small_random_clip = dict(
     embed_dim=64,
     vision_cfg=dict(image_size=64, patch_size=16, width=64, layers=2, head_width=32, mlp_ratio=2.0),
     text_cfg=dict(context_length=77, vocab_size=49408, width=64, heads=2, layers=2))
-data_preprocessor = dict(
-    _delete_=True,
-    type='FocusDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    size_divisor=32,
-    pad_val=0,
-    seg_pad_val=255)
+# ImageNet mean/std on both halves of the 6-channel input, BGR->RGB, pad to 32 (image 0, mask 255):
+# FocusDataPreProcessor's defaults.
+data_preprocessor = dict(_delete_=True, type='FocusDataPreProcessor')
 model = dict(
     type='FocusSegmentor',
     data_preprocessor=data_preprocessor,

@@ -10,15 +10,9 @@ _base_ = [
 custom_imports = dict(imports=['focus_mm', 'projects.clip_refined_segformer.clip_segformer'])
 mit_b2_checkpoint = ('https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/segformer/'
                      'mit_b2_20220624-66e8bf70.pth')  # as mmseg's segformer_mit-b2 configs
-data_preprocessor = dict(
-    _delete_=True,
-    type='FocusDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    size_divisor=32,
-    pad_val=0,
-    seg_pad_val=255)
+# ImageNet mean/std on both halves of the 6-channel input, BGR->RGB, pad to 32 (image 0, mask 255):
+# FocusDataPreProcessor's defaults.
+data_preprocessor = dict(_delete_=True, type='FocusDataPreProcessor')
 model = dict(
     type='FocusSegmentor',
     data_preprocessor=data_preprocessor,

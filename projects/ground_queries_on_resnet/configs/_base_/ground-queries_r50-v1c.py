@@ -4,15 +4,9 @@
 #   - FocusSegmentor + FocusDataPreProcessor read our foreground datasets' 6-channel input (image +
 #     EdgePrior image) and pass only the image to the ResNet; the CLIP refiner gets images= from it.
 _base_ = ['mmseg::_base_/models/upernet_r50.py']
-data_preprocessor = dict(
-    _delete_=True,
-    type='FocusDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    size_divisor=32,
-    pad_val=0,
-    seg_pad_val=255)
+# ImageNet mean/std on both halves of the 6-channel input, BGR->RGB, pad to 32 (image 0, mask 255):
+# FocusDataPreProcessor's defaults.
+data_preprocessor = dict(_delete_=True, type='FocusDataPreProcessor')
 model = dict(
     type='FocusSegmentor',
     data_preprocessor=data_preprocessor,
