@@ -9,6 +9,7 @@ Examples:
     python tools/infer.py photo.jpg CONFIG CHECKPOINT --out-dir outputs/
     python tools/infer.py my_folder/ CONFIG CHECKPOINT --out-dir outputs/ --batch-size 8
     python tools/infer.py "shots/*.png" CONFIG CHECKPOINT --device cuda
+    python tools/infer.py photo.jpg UNIVERSAL_CONFIG CHECKPOINT --task cod   # a universal checkpoint's task
 A file that cannot be read is reported and skipped; the exit code is 1 when any image failed.
 """
 import argparse
@@ -35,6 +36,8 @@ def parse_args():
     parser.add_argument('--batch-size', type=int, default=4)
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda[:N]'")
     parser.add_argument('--alpha', type=float, default=0.5, help='overlay opacity')
+    parser.add_argument('--task', help="the task for a universal checkpoint (required there): sod, cod, sd, "
+                        "dbd or fd; a single-task checkpoint ignores it, with a warning when it differs")
     return parser.parse_args()
 
 
@@ -84,7 +87,11 @@ def main():
     from mmengine.utils import ProgressBar
 
     from focus_mm.apis import FocusInferencer, read_image
-    inferencer = FocusInferencer(args.config, args.checkpoint, device=args.device, batch_size=args.batch_size)
+    try:
+        inferencer = FocusInferencer(args.config, args.checkpoint, device=args.device,
+                                     batch_size=args.batch_size, task=args.task)
+    except ValueError as err:  # a universal checkpoint without a task, or with one it does not know
+        raise SystemExit(f'[infer] {err}')
 
     # Read every file first, so that one bad file is reported and the rest still run in full batches.
     failed, readable, used = [], [], set()

@@ -12,6 +12,7 @@ from mmengine.registry import init_default_scope
 
 from ..utils import offline_model_cfg
 from .checkpoint import load_model_checkpoint
+from .task_selection import set_inference_task
 
 ImageInput = Union[str, np.ndarray]
 
@@ -62,6 +63,9 @@ class FocusInferencer:
         checkpoint (str, optional): Weights to load (strictly: every key must fit).
         device (str): 'cpu', 'cuda', 'cuda:1'... Defaults to 'cpu'.
         batch_size (int): Images per forward pass. Defaults to 4.
+        task (str, optional): The task to solve ('sod', 'cod', 'sd', 'dbd', 'fd'). A universal checkpoint
+            needs one of the tasks it was trained for (the error lists them); a single-task checkpoint
+            ignores it, with a warning when it differs from its own. Defaults to None.
 
     Example:
         >>> inferencer = FocusInferencer('configs/focus/<config>.py', 'work_dirs/x/iter_2000.pth')
@@ -71,7 +75,7 @@ class FocusInferencer:
     """
 
     def __init__(self, config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'cpu',
-                 batch_size: int = 4):
+                 batch_size: int = 4, task: Optional[str] = None):
         import focus_mm  # noqa: F401  (registers our modules)
         from mmseg.registry import MODELS
 
@@ -80,8 +84,8 @@ class FocusInferencer:
         # The checkpoint replaces any pretrained initialisation; the CLIP refiner is training-only.
         model_cfg = offline_model_cfg(cfg.model) if checkpoint is not None else copy.deepcopy(cfg.model)
         self.model = MODELS.build(model_cfg)
-        if checkpoint is not None:
-            load_model_checkpoint(self.model, checkpoint)
+        loaded = load_model_checkpoint(self.model, checkpoint) if checkpoint is not None else None
+        self.task = set_inference_task(self.model, task, loaded, cfg)
         self.model.to(device).eval()
         self.device = device
         self.batch_size = batch_size

@@ -10,6 +10,8 @@ from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from ..tasks import TASK_KEY, check_task
+
 #: how many unmatched names an error message lists.
 _NAMES_SHOWN = 5
 
@@ -51,6 +53,9 @@ class ForegroundDataset(BaseSegDataset):
             Defaults to None (no check).
         dataset_name (str, optional): the name that metrics group results by (put into every
             sample's ``dataset_name``). Defaults to the last folder name of ``data_root``.
+        task (str, optional): the set's task, 'sod', 'cod', 'sd', 'dbd' or 'fd', put into every
+            sample's ``task`` (a universal model and the multi-task metric read it; keep ``'task'`` in
+            ``PackSegInputs.meta_keys``). Defaults to None (no ``task`` key).
         **kwargs: the arguments of :class:`mmseg.datasets.BaseSegDataset` (``data_root``,
             ``data_prefix=dict(img_path=..., seg_map_path=...)``, ``pipeline``, ``ann_file``
             (a text file of stems, one per line), ``test_mode``, ...).
@@ -64,7 +69,9 @@ class ForegroundDataset(BaseSegDataset):
                  name_filter: Optional[Union[str, Sequence[str]]] = None,
                  expected_size: Optional[int] = None,
                  dataset_name: Optional[str] = None,
+                 task: Optional[str] = None,
                  **kwargs) -> None:
+        self.task = None if task is None else check_task(task, who=type(self).__name__)
         self.name_filter = None if name_filter is None else _as_tuple(name_filter)
         self.expected_size = expected_size
         data_root = kwargs.get('data_root')
@@ -116,8 +123,8 @@ class ForegroundDataset(BaseSegDataset):
         """Pair every image with its mask; fail loudly on missing folders or masks.
 
         Returns:
-            list[dict]: one ``dict(img_path, seg_map_path, dataset_name, label_map, reduce_zero_label,
-            seg_fields)`` per image, sorted by image path.
+            list[dict]: one ``dict(img_path, seg_map_path, dataset_name, [task,] label_map,
+            reduce_zero_label, seg_fields)`` per image, sorted by image path.
         """
         img_dir = self.data_prefix.get('img_path', '') or ''
         ann_dir = self.data_prefix.get('seg_map_path', '') or ''
@@ -140,6 +147,7 @@ class ForegroundDataset(BaseSegDataset):
                     img_path=osp.join(img_dir, name),
                     seg_map_path=osp.join(ann_dir, seg_name),
                     dataset_name=self.dataset_name,
+                    **({} if self.task is None else {TASK_KEY: self.task}),
                     label_map=self.label_map,
                     reduce_zero_label=False,
                     seg_fields=[]))

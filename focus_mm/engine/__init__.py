@@ -1,4 +1,4 @@
 """Runner hooks (registered into ``mmseg.registry.HOOKS``)."""
-from .hooks import SaveForegroundPredictionsHook
+from .hooks import SaveForegroundPredictionsHook, TaskListHook
 
-__all__ = ['SaveForegroundPredictionsHook']
+__all__ = ['SaveForegroundPredictionsHook', 'TaskListHook']

@@ -1,3 +1,4 @@
 from .save_predictions_hook import SaveForegroundPredictionsHook
+from .task_list_hook import TaskListHook, checkpoint_tasks, model_tasks
 
-__all__ = ['SaveForegroundPredictionsHook']
+__all__ = ['SaveForegroundPredictionsHook', 'TaskListHook', 'checkpoint_tasks', 'model_tasks']

@@ -9,6 +9,7 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS, TASK_UTILS
 from torch import nn
 
+from ...tasks import check_task_list, sample_task
 from ..layers import MLP, MaskedAttentionDecoderLayer, SinePositionalEncoding2D
 from ..losses.point_losses import point_bce_loss, point_dice_loss
 from ..utils import (cxcywh_to_xyxy, generalized_iou, masks_to_boxes_cxcywh, pca_foreground_prior,
@@ -70,6 +71,16 @@ class GroundQueryHead(BaseDecodeHead):
         loss_mask_weight (float): Point BCE, defaults to 5. loss_dice_weight (float): Defaults to 5.
         loss_bbox_weight (float): Box L1, defaults to 5. loss_giou_weight (float): Defaults to 2.
         loss_clip (dict, optional): Config of ``CLIPRefinerLoss`` on the last prediction set; None removes it.
+            A universal head hands it each sample's task, so every image is contrasted with its own task's
+            prompts.
+        tasks (Sequence[str], optional): The tasks of a universal model (some of 'sod', 'cod', 'sd', 'dbd',
+            'fd'). Each sample's task, from its metainfo ``task`` (or ``inference_task`` when set), then
+            selects a learned per-task offset of the query content and position embeddings and, with
+            ``'pixel_decoder'`` in ``task_conditioning``, a per-task vector added to every token of the
+            pixel decoder's encoder (``FocusPixelDecoder(task_embed=)``); one batch may mix tasks. None
+            (default) gives the single-task head: no task parameters, the task metainfo is ignored.
+        task_conditioning (Sequence[str]): Where a universal head injects the task: ``'queries'`` and/or
+            ``'pixel_decoder'``. Defaults to both.
         joint_prediction (bool): Two ground queries, foreground and background targets and the joint
             decision ``P_fg > P_bg`` (FOCUS, the default); False gives the foreground-only head described
             above (the "JP off" ablation).
@@ -100,6 +111,8 @@ class GroundQueryHead(BaseDecodeHead):
                  loss_giou_weight: float = 2.0,
                  loss_clip: Optional[dict] = None,
                  joint_prediction: bool = True,
+                 tasks: Optional[Sequence[str]] = None,
+                 task_conditioning: Sequence[str] = ('queries', 'pixel_decoder'),
                  in_index: Sequence[int] = (0, 1, 2, 3),
                  init_cfg: Optional[dict] = None,
                  **kwargs):
@@ -137,6 +150,7 @@ class GroundQueryHead(BaseDecodeHead):
         self.query_feat = nn.Embedding(self.num_queries, feat_channels)  # content
         self.query_embed = nn.Embedding(self.num_queries, feat_channels)  # position
         self.level_embed = nn.Embedding(num_feature_levels, feat_channels)
+        self._build_task_embeddings(tasks, task_conditioning, in_channels, feat_channels)
         self.pos_encoding = SinePositionalEncoding2D(num_feats=feat_channels // 2, normalize=True)
         self.layers = nn.ModuleList(
             MaskedAttentionDecoderLayer(feat_channels, num_heads, feedforward_channels, dropout)
@@ -159,6 +173,51 @@ class GroundQueryHead(BaseDecodeHead):
         self.register_buffer('class_weight', torch.tensor(class_weight), persistent=False)
         self.loss_clip = MODELS.build(loss_clip) if loss_clip is not None else None
 
+    def _build_task_embeddings(self, tasks, task_conditioning, in_channels, feat_channels) -> None:
+        """Per-task offsets of a universal head (none for a single-task head, whose state is unchanged)."""
+        #: the universal model's tasks (empty: single-task head).
+        self.tasks: Tuple[str, ...] = () if tasks is None else check_task_list(tasks, 'GroundQueryHead')
+        #: when set, every sample is decoded as this task (tools/test.py --task, FocusInferencer(task=)).
+        self.inference_task: Optional[str] = None
+        if not self.tasks:
+            return
+        unknown = set(task_conditioning) - {'queries', 'pixel_decoder'}
+        if unknown or not task_conditioning:
+            raise ValueError(f"GroundQueryHead: task_conditioning={list(task_conditioning)}; choose one or both "
+                             f"of 'queries' and 'pixel_decoder'.")
+        num_tasks, width = len(self.tasks), self.num_queries * feat_channels
+        # nn.Embedding's N(0, 1) init: the scale of the shared queries and of the normalised encoder
+        # tokens, so the tasks are told apart from the first step; the shared parts learn from every task.
+        if 'queries' in task_conditioning:
+            self.task_query_feat = nn.Embedding(num_tasks, width)
+            self.task_query_embed = nn.Embedding(num_tasks, width)
+        if 'pixel_decoder' in task_conditioning:
+            self.task_pixel_embed = nn.Embedding(num_tasks, feat_channels)
+
+    def task_indices(self, batch_img_metas: Sequence) -> Optional[torch.Tensor]:
+        """Index in ``tasks`` of each sample's task (``inference_task`` overrides), or None when single-task.
+
+        Args:
+            batch_img_metas (Sequence[dict | SegDataSample]): Metainfo dicts or data samples.
+
+        Raises:
+            KeyError: A universal head meets a sample without a task, or with a task it was not built for.
+        """
+        if not self.tasks:
+            return None
+        indices = []
+        for meta in batch_img_metas:
+            task = self.inference_task or sample_task(meta)
+            if task not in self.tasks:
+                info = meta.metainfo if hasattr(meta, 'metainfo') else meta
+                where = info.get('img_path', 'an input') if isinstance(info, dict) else 'an input'
+                what = 'no task' if task is None else f'the unknown task {task!r}'
+                raise KeyError(f'GroundQueryHead: {where} has {what}; this universal model knows the tasks '
+                               f'{list(self.tasks)}. Choose one (FocusInferencer(task=...), --task), or give '
+                               "the dataset task=... and keep 'task' in PackSegInputs.meta_keys.")
+            indices.append(self.tasks.index(task))
+        return torch.tensor(indices, dtype=torch.long, device=self.level_embed.weight.device)
+
     def init_weights(self):
         """Default inits, then Xavier for the decoder layers' matrices (as Mask2Former)."""
         super().init_weights()
@@ -176,12 +235,15 @@ class GroundQueryHead(BaseDecodeHead):
                              f'(e.g. set the backbone\'s out_indices=(0, 1, 2, 3))')
         return super()._transform_inputs(inputs)
 
-    def forward(self, inputs: Sequence[torch.Tensor]) -> Tuple[List[torch.Tensor], ...]:
+    def forward(self, inputs: Sequence[torch.Tensor],
+                task_ids: Optional[torch.Tensor] = None) -> Tuple[List[torch.Tensor], ...]:
         """Run the pixel decoder and the query decoder.
 
         Args:
             inputs (Sequence[Tensor]): Neck/backbone outputs; ``in_index`` picks the four maps and
                 ``prior_index`` the B x D x h x w token map for M0.
+            task_ids (Tensor, optional): B task indices into ``tasks`` (see ``task_indices``); required by a
+                universal head, ignored by a single-task head.
 
         Returns:
             tuple[list[Tensor], list[Tensor], list[Tensor]]: per prediction set (``num_decoder_layers + 1``,
@@ -189,7 +251,15 @@ class GroundQueryHead(BaseDecodeHead):
             (cx, cy, w, h in [0, 1]); B x 1 x 2, B x 1 x H/4 x W/4, B x 1 x 4 with ``joint_prediction=False``.
         """
         prior = self.compute_prior(inputs)
-        mask_features, multi_scale = self.pixel_decoder(self._transform_inputs(inputs))
+        pixel_kwargs = {}
+        if self.tasks:
+            if task_ids is None:
+                raise ValueError(f'GroundQueryHead: this universal head needs the task of each sample '
+                                 f'(task_ids, one of {list(self.tasks)} per image); call loss/predict with '
+                                 f'metainfo that has a task, or set inference_task.')
+            if hasattr(self, 'task_pixel_embed'):
+                pixel_kwargs['task_embed'] = self.task_pixel_embed(task_ids)
+        mask_features, multi_scale = self.pixel_decoder(self._transform_inputs(inputs), **pixel_kwargs)
         batch_size = mask_features.shape[0]
         memories, memory_pos, sizes = [], [], []
         for level in range(self.num_feature_levels):
@@ -199,6 +269,9 @@ class GroundQueryHead(BaseDecodeHead):
             memories.append(feat.flatten(2).transpose(1, 2) + self.level_embed.weight[level][None, None])
         query = self.query_feat.weight[None].expand(batch_size, -1, -1)
         query_pos = self.query_embed.weight[None].expand(batch_size, -1, -1)
+        if self.tasks and hasattr(self, 'task_query_feat'):
+            query = query + self.task_query_feat(task_ids).view_as(query)
+            query_pos = query_pos + self.task_query_embed(task_ids).view_as(query_pos)
 
         *prediction, attn_mask = self._decode_queries(query, mask_features, sizes[0])
         predictions = [prediction]
@@ -257,7 +330,7 @@ class GroundQueryHead(BaseDecodeHead):
             dict[str, Tensor]: ``loss_cls``, ``loss_mask``, ``loss_dice``, ``loss_bbox``, ``loss_giou`` of the
             last set, the same with prefix ``d{i}.`` for the earlier sets, and ``loss_clip`` when on.
         """
-        outputs = self.forward(inputs)
+        outputs = self.forward(inputs, self.task_indices(batch_data_samples))
         return self.loss_by_feat(outputs, batch_data_samples, images=images)
 
     def loss_by_feat(self, outputs, batch_data_samples: list,
@@ -289,7 +362,10 @@ class GroundQueryHead(BaseDecodeHead):
                 bg_logits = mask_list[-1][batch, 1 - fg_index]
             else:  # no background query: the loss uses 1 - sigmoid(fg) as the background mask
                 fg_logits, bg_logits = mask_list[-1][:, 0], None
-            losses[self.loss_clip.loss_name] = self.loss_clip(fg_logits, bg_logits, images)
+            # A universal head contrasts each image with its own task's prompts.
+            task_kwargs = dict(tasks=[self.tasks[i] for i in self.task_indices(batch_data_samples).tolist()]
+                               ) if self.tasks else {}
+            losses[self.loss_clip.loss_name] = self.loss_clip(fg_logits, bg_logits, images, **task_kwargs)
         return losses
 
     def _build_targets(self, batch_data_samples: list, device) -> List[dict]:
@@ -376,7 +452,7 @@ class GroundQueryHead(BaseDecodeHead):
                 test_cfg: dict) -> torch.Tensor:
         """Joint (or, with ``joint_prediction=False``, foreground-only) B x 1 x H x W logits (see the class
         docstring)."""
-        return self.predict_by_feat(self.forward(inputs), batch_img_metas)
+        return self.predict_by_feat(self.forward(inputs, self.task_indices(batch_img_metas)), batch_img_metas)
 
     def predict_by_feat(self, outputs, batch_img_metas: List[dict]) -> torch.Tensor:
         """Fuse the last prediction set, at the input size (``pad_shape``, or ``img_shape`` when sliding)."""
