@@ -1,10 +1,12 @@
 """The universal-vs-single-task study on the mini-benchmark (docs/universal.md), end to end.
 
 For each seed: train the universal mini model and the five single-task mini models (same total
-iterations), test each on its task's test set(s), test the universal checkpoint under every task
-(``tools/test.py --task``: the wrong-task rows), score the trivial baselines, and print the tables
-(markdown) that docs/universal.md shows. Every step is skipped when its output exists, so a study can be
-run in parts and resumed; ``--only`` restricts it to some steps.
+iterations; validation during training is skipped, the tests below replace it), test the universal
+checkpoint on the five test sets under every task (``tools/test.py --task T``: the diagonal is each set's
+own task, the rest the wrong-task rows), test each single-task model on its test set, score the trivial
+baselines, and print the tables (markdown) that docs/universal.md shows. Every step is skipped when its
+output exists, so a study can be run in parts (e.g. two processes: ``--only universal wrong`` and
+``--only single baselines``) and resumed; ``--only table`` prints what exists.
 
 Examples:
     python tools/analysis_tools/universal_study.py --seeds 0 1                     # 1,500 vs 5 x 300
@@ -41,8 +43,8 @@ def parse_args():
 
 
 def _schedule_options(iters: int) -> list:
-    return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}', f'param_scheduler.0.end={iters}',
-            f'default_hooks.checkpoint.interval={iters}']
+    return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}', f'train_cfg.val_begin={iters + 1}',
+            f'param_scheduler.0.end={iters}', f'default_hooks.checkpoint.interval={iters}']
 
 
 def _metric_list(task: str) -> str:
@@ -136,19 +138,20 @@ def main():
         uckpt = osp.join(uwork, f'iter_{args.universal_iters}.pth')
         if 'universal' in args.only:
             uckpt = _train(UNIVERSAL, uwork, seed, args.universal_iters)
-        if osp.isfile(uckpt) and ('universal' in args.only or 'table' in args.only):
-            universal[seed] = _test(UNIVERSAL, uckpt, osp.join(uwork, 'test_own'), _universal_options())
         if osp.isfile(uckpt) and ('wrong' in args.only or 'table' in args.only):
             wrong[seed] = {t: _test(UNIVERSAL, uckpt, osp.join(uwork, f'test_as_{t}'), _universal_options(), t)
                            for t in TASKS if 'wrong' in args.only or
                            osp.isfile(osp.join(uwork, f'test_as_{t}', 'foreground_metrics.json'))}
+            # its own task on each test set: the diagonal
+            universal[seed] = {k: v for t, res in wrong[seed].items() for k, v in res.items()
+                               if k.split('/')[0] == t}
         for task in TASKS:
             swork = osp.join(root, f'single_{task}_{args.single_iters}_seed{seed}')
             sckpt = osp.join(swork, f'iter_{args.single_iters}.pth')
             config = SINGLE.format(task=task)
             if 'single' in args.only:
                 sckpt = _train(config, swork, seed, args.single_iters)
-            if osp.isfile(sckpt):
+            if osp.isfile(sckpt) and ('single' in args.only or 'table' in args.only):
                 res = _test(config, sckpt, osp.join(swork, 'test'), [f'test_evaluator.metrics={_metric_list(task)}'])
                 single.setdefault(seed, {}).update({f'{task}/{k}': v for k, v in res.items()})
     baselines = _baselines(root) if ('baselines' in args.only or 'table' in args.only) else {}
