@@ -4,15 +4,16 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmcv.ops import point_sample
 from mmengine.dist import all_reduce
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.models.utils import get_uncertain_point_coords_with_randomness
 from mmseg.registry import MODELS, TASK_UTILS
 from torch import nn
 
 from ..layers import MLP, MaskedAttentionDecoderLayer, SinePositionalEncoding2D
 from ..losses.point_losses import point_bce_loss, point_dice_loss
-from ..utils import (cxcywh_to_xyxy, generalized_iou, masks_to_boxes_cxcywh, pca_foreground_prior,
-                     point_sample, resize_prior, uncertain_point_coords)
+from ..utils import cxcywh_to_xyxy, generalized_iou, masks_to_boxes_cxcywh, pca_foreground_prior, resize_prior
 
 FOREGROUND, BACKGROUND, NO_OBJECT = 0, 1, 2
 NUM_QUERIES = 2  # the two ground queries; query 0 is the one the M0 prior steers to the foreground
@@ -147,6 +148,10 @@ class GroundQueryHead(BaseDecodeHead):
         self.bbox_embed = MLP(feat_channels, feat_channels, 4, 3)
 
         self.matcher = TASK_UTILS.build(matcher)
+        if oversample_ratio < 1 or not 0 <= importance_sample_ratio <= 1:
+            # mmseg's point sampler only asserts this, deep inside the first training step.
+            raise ValueError(f'GroundQueryHead needs oversample_ratio >= 1 and 0 <= importance_sample_ratio '
+                             f'<= 1, got {oversample_ratio} and {importance_sample_ratio}')
         self.num_points = num_points
         self.oversample_ratio = oversample_ratio
         self.importance_sample_ratio = importance_sample_ratio
@@ -339,9 +344,10 @@ class GroundQueryHead(BaseDecodeHead):
         src_masks = src_masks[:, None].float()
         tgt_masks = torch.cat(tgt_masks)[:, None]
         valid = torch.cat(valid)[:, None]
-        coords = uncertain_point_coords(src_masks, self.num_points, self.oversample_ratio,
-                                        self.importance_sample_ratio)
-        with torch.no_grad():
+        with torch.no_grad():  # the choice of points needs no gradient
+            coords = get_uncertain_point_coords_with_randomness(src_masks, None, self.num_points,
+                                                                self.oversample_ratio,
+                                                                self.importance_sample_ratio)
             point_targets = point_sample(tgt_masks, coords)[:, 0]
             point_weights = point_sample(valid, coords)[:, 0]
         point_logits = point_sample(src_masks, coords)[:, 0]

@@ -3,9 +3,9 @@ from typing import Tuple
 
 import torch
 from mmseg.registry import TASK_UTILS
+from mmcv.ops import point_sample
 from scipy.optimize import linear_sum_assignment
 
-from ..utils import point_sample
 from .point_losses import pairwise_point_bce, pairwise_point_dice
 
 

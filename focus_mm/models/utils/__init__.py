@@ -1,9 +1,7 @@
 """Tensor helpers of the ground-query head (not registered)."""
 from .box_ops import cxcywh_to_xyxy, generalized_iou, masks_to_boxes_cxcywh
 from .pca_prior import pca_foreground_prior, resize_prior
-from .point_sample import point_sample, uncertain_point_coords
 
 __all__ = [
-    'cxcywh_to_xyxy', 'generalized_iou', 'masks_to_boxes_cxcywh', 'pca_foreground_prior', 'resize_prior',
-    'point_sample', 'uncertain_point_coords'
+    'cxcywh_to_xyxy', 'generalized_iou', 'masks_to_boxes_cxcywh', 'pca_foreground_prior', 'resize_prior'
 ]
