@@ -60,3 +60,43 @@ def test_mmseg_uncertain_points_equal_the_old_helper(ratios):
         got = get_uncertain_point_coords_with_randomness(logits, None, 300, oversample, importance)
     assert got.shape == (4, 300, 2)
     torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
+# ------------------------------------------------------------------ MLP (mmseg.models.utils.MLP)
+class _ReferenceMLP(torch.nn.Module):
+
+    def __init__(self, in_channels, hidden_channels, out_channels, num_layers):
+        super().__init__()
+        widths = [in_channels] + [hidden_channels] * (num_layers - 1) + [out_channels]
+        self.layers = torch.nn.ModuleList(torch.nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+
+    def forward(self, x):
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < len(self.layers) - 1:
+                x = x.relu()
+        return x
+
+
+@pytest.mark.parametrize('num_layers', [1, 3])
+def test_mmseg_mlp_has_the_old_keys_and_outputs(num_layers):
+    from mmseg.models.utils import MLP
+    old = _ReferenceMLP(16, 24, 4, num_layers)
+    new = MLP(16, 24, 4, num_layers)
+    assert {k: v.shape for k, v in new.state_dict().items()} == {k: v.shape for k, v in old.state_dict().items()}
+    new.load_state_dict(old.state_dict(), strict=True)  # checkpoints with layers.N.* load as they are
+    x = torch.randn(2, 5, 16)
+    torch.testing.assert_close(new(x), old(x), rtol=0, atol=0)
+
+
+def test_head_mask_and_box_mlps_are_mmsegs_with_layers_n_keys():
+    from mmengine.config import ConfigDict
+    from mmseg.models.utils import MLP
+    from mmseg.registry import MODELS
+
+    from _tiny_models import tiny_head_cfg
+    head = MODELS.build(ConfigDict(tiny_head_cfg()))
+    assert isinstance(head.mask_embed, MLP) and isinstance(head.bbox_embed, MLP)
+    keys = [k for k in head.state_dict() if k.startswith(('mask_embed.', 'bbox_embed.'))]
+    assert keys == [f'{m}.layers.{i}.{p}' for m in ('mask_embed', 'bbox_embed') for i in range(3)
+                    for p in ('weight', 'bias')]

@@ -7,11 +7,11 @@ import torch.nn.functional as F
 from mmcv.ops import point_sample
 from mmengine.dist import all_reduce
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
-from mmseg.models.utils import get_uncertain_point_coords_with_randomness
+from mmseg.models.utils import MLP, get_uncertain_point_coords_with_randomness
 from mmseg.registry import MODELS, TASK_UTILS
 from torch import nn
 
-from ..layers import MLP, MaskedAttentionDecoderLayer, SinePositionalEncoding2D
+from ..layers import MaskedAttentionDecoderLayer, SinePositionalEncoding2D
 from ..losses.point_losses import point_bce_loss, point_dice_loss
 from ..utils import cxcywh_to_xyxy, generalized_iou, masks_to_boxes_cxcywh, pca_foreground_prior, resize_prior
 
