@@ -100,3 +100,101 @@ def test_head_mask_and_box_mlps_are_mmsegs_with_layers_n_keys():
     keys = [k for k in head.state_dict() if k.startswith(('mask_embed.', 'bbox_embed.'))]
     assert keys == [f'{m}.layers.{i}.{p}' for m in ('mask_embed', 'bbox_embed') for i in range(3)
                     for p in ('weight', 'bias')]
+
+
+# ------------------------------------------------------------------ matching (mmseg's HungarianAssigner)
+def _reference_matching_cost(cls_logits, mask_logits, labels, masks, valid, coords, weights=(1.0, 5.0, 5.0)):
+    """The cost of the former GroundQueryMatcher: -p(label), point BCE and dice over the labelled points."""
+    pred = _reference_point_sample(mask_logits[None].float(), coords)[0]
+    tgt = _reference_point_sample(masks[None].float(), coords)[0]
+    w = _reference_point_sample(valid[None, None].float(), coords)[0, 0]
+    pos = F.binary_cross_entropy_with_logits(pred, torch.ones_like(pred), reduction='none')
+    neg = F.binary_cross_entropy_with_logits(pred, torch.zeros_like(pred), reduction='none')
+    bce = ((pos * w) @ tgt.T + (neg * w) @ (1 - tgt).T) / w.sum().clamp_min(1.0)
+    probs, tgt_w = pred.sigmoid() * w, tgt * w
+    dice = 1 - (2 * probs @ tgt_w.T + 1) / (probs.sum(1, keepdim=True) + tgt_w.sum(1)[None, :] + 1)
+    cost_class, cost_mask, cost_dice = weights
+    return -cost_class * cls_logits.float().softmax(-1)[:, labels] + cost_mask * bce + cost_dice * dice
+
+
+def _matching_case(num_queries=6, h=24, w=20):
+    """Random logits, three overlapping targets and a padded (ignored) bottom/right border."""
+    cls_logits = torch.randn(num_queries, 3) * 2
+    mask_logits = torch.randn(num_queries, h // 2, w // 2) * 4
+    masks = (torch.rand(3, h, w) > 0.5).float()
+    valid = torch.ones(h, w)
+    valid[18:] = 0
+    valid[:, 15:] = 0
+    return cls_logits, mask_logits, torch.tensor([0, 1, 1]), masks, valid
+
+
+def _head(**kwargs):
+    from mmengine.config import ConfigDict
+    from mmseg.registry import MODELS
+
+    from _tiny_models import tiny_head_cfg
+    return MODELS.build(ConfigDict(tiny_head_cfg(**kwargs)))
+
+
+def test_default_assigner_costs_equal_the_old_matcher_cost():
+    from mmcv.ops import point_sample
+    from mmengine.structures import InstanceData
+    assigner = _head().assigner  # the head's default: mmseg's HungarianAssigner, weights 1 / 5 / 5
+    for seed in range(3):
+        torch.manual_seed(seed)
+        cls_logits, mask_logits, labels, masks, valid = _matching_case()
+        coords = torch.rand(1, 700, 2)
+        expected = _reference_matching_cost(cls_logits, mask_logits, labels, masks, valid, coords)
+        pred = InstanceData(scores=cls_logits, masks=point_sample(mask_logits[None], coords)[0])
+        gt = InstanceData(labels=labels, masks=point_sample(masks[None], coords)[0],
+                          point_weights=point_sample(valid[None, None], coords)[0].expand(3, -1))
+        cost = sum(c(pred_instances=pred, gt_instances=gt) for c in assigner.match_costs)
+        torch.testing.assert_close(cost, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_head_matching_equals_the_old_matcher_on_fixed_inputs():
+    from scipy.optimize import linear_sum_assignment
+    head = _head(num_matching_points=700)
+    matched = 0
+    for seed in range(8):
+        torch.manual_seed(100 + seed)
+        cls_logits, mask_logits, labels, masks, valid = _matching_case()
+        target = dict(labels=labels, masks=masks, valid=valid)
+        torch.manual_seed(seed)
+        query_idx, target_idx = head.match(cls_logits, mask_logits, target)
+        torch.manual_seed(seed)  # the same random points for the reference
+        coords = torch.rand(1, 700, 2)
+        ref_query, ref_target = linear_sum_assignment(
+            _reference_matching_cost(cls_logits, mask_logits, labels, masks, valid, coords).numpy())
+        assert query_idx.dtype == torch.long and query_idx.tolist() == ref_query.tolist()
+        assert target_idx.tolist() == ref_target.tolist()
+        matched += len(query_idx)
+    assert matched == 8 * 3
+    # No target (nothing labelled): nothing matched, no random points drawn.
+    empty = dict(labels=torch.zeros(0, dtype=torch.long), masks=torch.zeros(0, 24, 20), valid=torch.ones(24, 20))
+    state = torch.get_rng_state()
+    query_idx, target_idx = head.match(cls_logits, mask_logits, empty)
+    assert query_idx.numel() == target_idx.numel() == 0 and torch.equal(state, torch.get_rng_state())
+
+
+def test_ignored_points_do_not_count_in_the_weighted_costs():
+    """A query right on the labelled pixels and wrong on the ignored ones costs what a perfect one costs."""
+    from mmengine.structures import InstanceData
+    from mmseg.registry import TASK_UTILS
+    target = (torch.rand(1, 400) > 0.5).float()
+    weights = torch.ones(1, 400)
+    weights[:, 200:] = 0
+    perfect = (target * 2 - 1) * 30
+    wrong_where_ignored = perfect.clone()
+    wrong_where_ignored[:, 200:] *= -1
+    pred = InstanceData(masks=torch.cat([perfect, wrong_where_ignored]))
+    gt = InstanceData(labels=torch.zeros(1, dtype=torch.long), masks=target, point_weights=weights)
+    for cfg in (dict(type='WeightedCrossEntropyLossCost'), dict(type='WeightedDiceCost', pred_act=True, eps=1.0)):
+        cost = TASK_UTILS.build(cfg)(pred_instances=pred, gt_instances=gt)
+        torch.testing.assert_close(cost[0], cost[1])
+        unweighted = TASK_UTILS.build(cfg)(pred_instances=pred, gt_instances=InstanceData(labels=gt.labels,
+                                                                                       masks=target))
+        assert unweighted[1, 0] > unweighted[0, 0] + 0.1  # mmseg's own cost counts every point
+    with pytest.raises(ValueError, match='point_weights'):
+        bad = InstanceData(labels=gt.labels, masks=target, point_weights=weights[:, :100])
+        TASK_UTILS.build(dict(type='WeightedDiceCost'))(pred_instances=pred, gt_instances=bad)
