@@ -198,3 +198,58 @@ def test_ignored_points_do_not_count_in_the_weighted_costs():
     with pytest.raises(ValueError, match='point_weights'):
         bad = InstanceData(labels=gt.labels, masks=target, point_weights=weights[:, :100])
         TASK_UTILS.build(dict(type='WeightedDiceCost'))(pred_instances=pred, gt_instances=bad)
+
+
+# ------------------------------------------------------------------ boxes (torchvision.ops)
+def _reference_masks_to_boxes_cxcywh(masks):
+    n, h, w = masks.shape
+    masks = masks.bool()
+    rows, cols = masks.any(dim=2), masks.any(dim=1)
+    ys, xs = torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32)
+    big = float(max(h, w) + 1)
+    y0, y1 = torch.where(rows, ys, big).amin(dim=1), torch.where(rows, ys, -1.0).amax(dim=1) + 1
+    x0, x1 = torch.where(cols, xs, big).amin(dim=1), torch.where(cols, xs, -1.0).amax(dim=1) + 1
+    boxes = torch.stack([(x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w, (y1 - y0) / h], dim=1)
+    return torch.where(rows.any(dim=1, keepdim=True), boxes, torch.zeros_like(boxes))
+
+
+def _reference_cxcywh_to_xyxy(boxes):
+    cx, cy, w, h = boxes.unbind(-1)
+    return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1)
+
+
+def _reference_generalized_iou(boxes1, boxes2, eps=1e-7):
+    area1 = (boxes1[:, 2] - boxes1[:, 0]).clamp_min(0) * (boxes1[:, 3] - boxes1[:, 1]).clamp_min(0)
+    area2 = (boxes2[:, 2] - boxes2[:, 0]).clamp_min(0) * (boxes2[:, 3] - boxes2[:, 1]).clamp_min(0)
+    inter = (torch.min(boxes1[:, 2:], boxes2[:, 2:]) - torch.max(boxes1[:, :2], boxes2[:, :2])).clamp_min(0)
+    inter = inter.prod(dim=1)
+    union = area1 + area2 - inter
+    hull = (torch.max(boxes1[:, 2:], boxes2[:, 2:]) - torch.min(boxes1[:, :2], boxes2[:, :2])).clamp_min(0)
+    hull_area = hull.prod(dim=1)
+    return inter / (union + eps) - (hull_area - union) / (hull_area + eps)
+
+
+def test_mask_boxes_equal_the_old_helper():
+    from focus_mm.models.utils import masks_to_boxes_cxcywh
+    masks = torch.zeros(6, 23, 31)
+    for i in range(4):  # random rectangles and blobs; mask 4 empty, mask 5 full
+        masks[i] = (torch.rand(23, 31) > 0.97).float()
+    masks[0, 3:9, 11:12] = 1
+    masks[5] = 1
+    torch.testing.assert_close(masks_to_boxes_cxcywh(masks), _reference_masks_to_boxes_cxcywh(masks),
+                               rtol=0, atol=1e-6)
+
+
+def test_torchvision_box_convert_and_giou_loss_equal_the_old_helpers():
+    from torchvision.ops import box_convert, generalized_box_iou_loss
+    src = torch.rand(50, 4)  # sigmoid outputs of the box head: cx, cy, w, h in [0, 1]
+    tgt = _reference_masks_to_boxes_cxcywh((torch.rand(50, 16, 16) > 0.9).float())
+    tgt[0] = src[0]  # one perfect prediction: giou 1
+    old_xyxy = _reference_cxcywh_to_xyxy(src)
+    torch.testing.assert_close(box_convert(src, 'cxcywh', 'xyxy'), old_xyxy, rtol=0, atol=1e-7)
+    old_loss = (1 - _reference_generalized_iou(old_xyxy, _reference_cxcywh_to_xyxy(tgt))).sum()
+    new_loss = generalized_box_iou_loss(box_convert(src, 'cxcywh', 'xyxy'), box_convert(tgt, 'cxcywh', 'xyxy'),
+                                        reduction='sum')
+    torch.testing.assert_close(new_loss, old_loss, rtol=1e-6, atol=1e-6)
+    per_box = generalized_box_iou_loss(box_convert(src, 'cxcywh', 'xyxy'), box_convert(tgt, 'cxcywh', 'xyxy'))
+    assert per_box[0].abs() < 1e-4 and (per_box >= 0).all() and (per_box <= 2).all()

@@ -11,11 +11,11 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import MLP, get_uncertain_point_coords_with_randomness
 from mmseg.registry import MODELS, TASK_UTILS
 from torch import nn
+from torchvision.ops import box_convert, generalized_box_iou_loss
 
 from ..layers import MaskedAttentionDecoderLayer, SinePositionalEncoding2D
 from ..losses.point_losses import point_bce_loss, point_dice_loss
-from ..utils import (cxcywh_to_xyxy, generalized_iou, masks_to_boxes_cxcywh, pca_foreground_prior,
-                     refuse_old_arguments, resize_prior)
+from ..utils import masks_to_boxes_cxcywh, pca_foreground_prior, refuse_old_arguments, resize_prior
 
 FOREGROUND, BACKGROUND, NO_OBJECT = 0, 1, 2
 NUM_QUERIES = 2  # the two ground queries; query 0 is the one the M0 prior steers to the foreground
@@ -398,8 +398,9 @@ class GroundQueryHead(BaseDecodeHead):
                                                                       point_weights).sum() / num_masks
         src_boxes, tgt_boxes = torch.cat(src_boxes).float(), torch.cat(tgt_boxes)
         losses['loss_bbox'] = self.loss_bbox_weight * (src_boxes - tgt_boxes).abs().sum() / num_masks
-        giou = generalized_iou(cxcywh_to_xyxy(src_boxes), cxcywh_to_xyxy(tgt_boxes))
-        losses['loss_giou'] = self.loss_giou_weight * (1 - giou).sum() / num_masks
+        giou_loss = generalized_box_iou_loss(box_convert(src_boxes, 'cxcywh', 'xyxy'),
+                                             box_convert(tgt_boxes, 'cxcywh', 'xyxy'), reduction='sum')
+        losses['loss_giou'] = self.loss_giou_weight * giou_loss / num_masks
         return losses
 
     @staticmethod
