@@ -110,20 +110,37 @@ def test_auc_matches_rank_statistic_and_paper_convention():
     assert paper['AUC'] == pytest.approx(1 - res['BER'] / 100, abs=1e-9)
 
 
-def test_memory_is_flat_no_per_image_storage():
+def test_per_image_records_hold_no_pixel_data():
     metric = ForegroundMetric(metrics=METRIC_NAMES, output_dir=None)
-    gt = _disc()
     rng = np.random.default_rng(1)
-    for _ in range(5):
+    for size in (40, 400):  # a record does not grow with the image
+        gt = _disc(size, size, size // 4)
         metric.add_pair(rng.integers(0, 256, gt.shape, dtype=np.uint8), gt, 'a')
-    ev = metric._evaluator
-    # pysodmetrics' own per-image lists stay empty: every entry is folded into running sums
-    assert ev._sm.sms == [] and ev._wfm.weighted_fms == [] and ev._mae.maes == []
-    assert ev._em.adaptive_ems == [] and ev._em.changeable_ems == []
-    stats = metric._stats['a']
-    assert stats.num_images == 4  # the 5th waits as "pending" until evaluate
-    assert all(c.shape == (256, ) for c in stats.curves.values())
-    assert metric.evaluate(5)['Sm'] > 0
+    small, large = (rec for _, rec in metric.results)
+    assert small.keys() == large.keys()
+    for key, value in large.items():
+        assert np.ndim(value) == 0 or np.shape(value) == (256, ), key
+    assert metric.evaluate(2)['Sm'] > 0
+    assert metric.results == []  # BaseMetric.evaluate clears them
+
+
+def test_non_finite_probability_is_never_scored():
+    gt = _disc()
+    metric = ForegroundMetric(task='sod')
+    for bad in (float('nan'), float('inf'), -float('inf')):
+        prob = gt * 0.8
+        prob[3, 4] = bad
+        with pytest.raises(ValueError, match=r"prediction of 'A\.jpg' has non-finite values"):
+            metric.process(None, [_sample(prob, gt, 'A')])
+    with pytest.raises(ValueError, match='non-finite'):  # all NaN (scored Sm 0.375 before)
+        metric.process(None, [_sample(np.full(gt.shape, np.nan), gt, 'A')])
+    logits = np.stack([np.zeros(gt.shape), np.where(gt, 3.0, -3.0)])
+    logits[1, 0, 0] = np.nan
+    sample = _sample(gt, gt, 'A')
+    sample['seg_logits'] = PixelData(data=torch.as_tensor(logits, dtype=torch.float32))
+    with pytest.raises(ValueError, match='non-finite'):  # 2-channel logits too
+        metric.process(None, [sample])
+    assert metric.results == []  # nothing was recorded
 
 
 def _sample(prob, gt, name):
