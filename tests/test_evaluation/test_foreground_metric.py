@@ -1,4 +1,4 @@
-"""ForegroundMetric: pysodmetrics' published values, extremes, empty masks, flat memory, outputs."""
+"""ForegroundMetric: pysodmetrics run directly and its published values, extremes, empty masks, NaN, outputs."""
 import json
 import os
 import os.path as osp
@@ -48,6 +48,56 @@ def test_golden_pysodmetrics_v1_4_0():
         assert results[ours] == pytest.approx(golden[theirs], abs=1e-9), ours
     assert results['BER'] == pytest.approx(golden['overall_biber'] * 100, abs=1e-9)
     assert set(results) == set(METRIC_NAMES)
+
+
+def _generated_pairs():
+    """Deterministic 8-bit maps: blurred noisy ellipses (one image with an empty mask)."""
+    import cv2
+    rng = np.random.default_rng(11)
+    pairs = []
+    for i in range(5):
+        h, w = 48 + 4 * i, 64 - 4 * i
+        gt = np.zeros((h, w), np.uint8)
+        if i != 3:
+            cv2.ellipse(gt, (w // 2 + i, h // 2 - i), (6 + 2 * i, 9 + i), 30.0 * i, 0, 360, 1, -1)
+        noisy = gt * rng.uniform(0.5, 0.9) + rng.normal(0.2, 0.15, gt.shape)
+        pred = cv2.GaussianBlur(np.clip(noisy, 0, 1).astype(np.float32), (0, 0), 1.5)
+        pairs.append((np.floor(pred * 255 + 0.5).astype(np.uint8), gt.astype(bool)))
+    return pairs
+
+
+def test_equals_pysodmetrics_run_directly_on_generated_maps():
+    """Self-contained reference (no files needed): pysodmetrics used as its README shows, on 8-bit maps."""
+    import py_sod_metrics as psm
+    pairs = _generated_pairs()
+    overall = dict(with_dynamic=False, with_adaptive=False, with_binary=True, sample_based=False)
+    sm, wfm, mae, em = psm.Smeasure(), psm.WeightedFmeasure(), psm.MAE(), psm.Emeasure()
+    fmv2 = psm.FmeasureV2(metric_handlers=dict(
+        fm=psm.FmeasureHandler(with_dynamic=True, with_adaptive=True, beta=0.3),
+        iou=psm.IOUHandler(**overall), dice=psm.DICEHandler(**overall), ber=psm.BERHandler(**overall),
+        f1=psm.FmeasureHandler(with_dynamic=False, with_adaptive=False, with_binary=True, sample_based=True,
+                               beta=1.0)))
+    for pred, gt in pairs:
+        for metric in (sm, wfm, mae, em, fmv2):
+            metric.step(pred, gt.astype(np.uint8) * 255)  # normalize=True: /255 and min-max, gt > 128
+    em_res, fm_res = em.get_results()['em'], fmv2.get_results()
+    reference = dict(
+        Sm=sm.get_results()['sm'], wFm=wfm.get_results()['wfm'], MAE=mae.get_results()['mae'],
+        adpEm=em_res['adp'], meanEm=em_res['curve'].mean(), maxEm=em_res['curve'].max(),
+        adpFm=fm_res['fm']['adaptive'], meanFm=fm_res['fm']['dynamic'].mean(), maxFm=fm_res['fm']['dynamic'].max(),
+        IoU=fm_res['iou']['binary'], Dice=fm_res['dice']['binary'], BER=100 * fm_res['ber']['binary'],
+        F1=fm_res['f1']['binary'])
+    metrics = tuple(reference)
+    from_arrays = _evaluate(pairs, metrics=metrics, minmax_normalize=True)
+    # the runner's path: probabilities in seg_logits, quantised by the metric itself
+    metric = ForegroundMetric(metrics=metrics, minmax_normalize=True)
+    for pred, gt in pairs:
+        metric.process(None, [_sample(pred / 255.0, gt, 'generated')])
+    from_samples = metric.evaluate(len(pairs))
+    assert 0.3 < reference['Sm'] < 0.95 and 0 < reference['BER'] < 50  # neither trivial nor degenerate
+    for name, value in reference.items():
+        assert from_arrays[name] == pytest.approx(float(value), abs=1e-12), name
+        assert from_samples[name] == pytest.approx(float(value), abs=1e-12), name
 
 
 def test_perfect_prediction():
