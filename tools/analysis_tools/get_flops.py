@@ -85,13 +85,12 @@ def build_model(config: str, cfg_options: Optional[dict] = None, device: str = '
 
     import focus_mm  # noqa: F401  (registers the components)
     from _common import load_config
-    from focus_mm.utils import offline_model_cfg
-    from mmseg.registry import MODELS
+    from focus_mm.utils import build_offline_model
 
     quiet_logs()
     cfg = load_config(config, cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    model = MODELS.build(offline_model_cfg(cfg.model))
+    model = build_offline_model(cfg.model)
     return model.to(device).eval()
 
 

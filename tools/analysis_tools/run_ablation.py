@@ -109,7 +109,7 @@ def count_parameters(cfg) -> Dict[str, int]:
     """Total and trainable parameters of the config's model, built on the ``meta`` device.
 
     Nothing is loaded or downloaded: pretrained inits, edge weights and the CLIP model are dropped (the
-    frozen CLIP lives outside the module tree anyway, so it is never counted), SyncBN becomes BN.
+    frozen CLIP lives outside the module tree anyway, so it is never counted).
     """
     import torch
     from mmengine.registry import init_default_scope
@@ -117,12 +117,10 @@ def count_parameters(cfg) -> Dict[str, int]:
 
     import_modules_from_strings(**cfg.get('custom_imports', dict(imports=['focus_mm'])))
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    from focus_mm.utils import offline_model_cfg
-    from mmseg.registry import MODELS
+    from focus_mm.utils import build_offline_model
 
-    model_cfg = offline_model_cfg(cfg.model)
     with torch.device('meta'):
-        model = MODELS.build(model_cfg)
+        model = build_offline_model(cfg.model)
     params = list(model.parameters())
     return dict(params=sum(p.numel() for p in params),
                 trainable=sum(p.numel() for p in params if p.requires_grad))

@@ -271,31 +271,13 @@ def reference_shapes(config: str) -> Dict[str, Tuple[int, ...]]:
     from mmengine.registry import init_default_scope
 
     import focus_mm  # noqa: F401  (registers the components)
-    from mmseg.registry import MODELS
+    from focus_mm.utils import build_offline_model
 
     init_default_scope('mmseg')
     cfg = Config.fromfile(config)
-    model_cfg = _offline(cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(cfg.model))
     with torch.device('meta'):
-        model = MODELS.build(model_cfg)
+        model = build_offline_model(cfg.model)
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
-
-
-def _offline(node):
-    """The model config without downloads (pretrained init, edge weights, CLIP) and SyncBN -> BN."""
-    if isinstance(node, dict):
-        node = dict(node)
-        if isinstance(node.get('init_cfg'), dict) and node['init_cfg'].get('type') == 'Pretrained':
-            node['init_cfg'] = None
-        if 'edge_pretrained' in node:
-            node['edge_pretrained'] = None
-        if node.get('type') == 'SyncBN':
-            node['type'] = 'BN'
-        return {k: (None if isinstance(v, dict) and v.get('type') == 'CLIPRefinerLoss' else _offline(v))
-                for k, v in node.items()}
-    if isinstance(node, list):
-        return [_offline(v) for v in node]
-    return node
 
 
 def load_authors_checkpoint(path: str) -> Dict[str, torch.Tensor]:

@@ -4,15 +4,18 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmcv.ops import point_sample
 from mmengine.dist import all_reduce
+from mmengine.structures import InstanceData
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.models.utils import MLP, get_uncertain_point_coords_with_randomness
 from mmseg.registry import MODELS, TASK_UTILS
 from torch import nn
+from torchvision.ops import box_convert, generalized_box_iou_loss
 
-from ..layers import MLP, MaskedAttentionDecoderLayer, SinePositionalEncoding2D
+from ..layers import MaskedAttentionDecoderLayer, SinePositionalEncoding2D
 from ..losses.point_losses import point_bce_loss, point_dice_loss
-from ..utils import (cxcywh_to_xyxy, generalized_iou, masks_to_boxes_cxcywh, pca_foreground_prior,
-                     point_sample, resize_prior, uncertain_point_coords)
+from ..utils import masks_to_boxes_cxcywh, pca_foreground_prior, refuse_old_arguments, resize_prior
 
 FOREGROUND, BACKGROUND, NO_OBJECT = 0, 1, 2
 NUM_QUERIES = 2  # the two ground queries; query 0 is the one the M0 prior steers to the foreground
@@ -62,8 +65,11 @@ class GroundQueryHead(BaseDecodeHead):
         num_feature_levels (int): Scales the layers cycle over. Defaults to 3.
         prior_index (int, optional): Index in the head inputs of the token map for M0; None turns M0 off.
         prior_threshold (float): M0 binarisation threshold after min-max scaling. Defaults to 0.6.
-        matcher (dict): Config of the assigner (``GroundQueryMatcher``: costs class 1, mask 5, dice 5 on
-            12544 points).
+        assigner (dict): Config of the Hungarian assigner: mmseg's ``HungarianAssigner`` with costs class 1
+            (``ClassificationCost``), point BCE 5 and point dice 5 (``WeightedCrossEntropyLossCost``,
+            ``WeightedDiceCost``: mmseg's costs with ignored pixels left out).
+        num_matching_points (int): Uniformly random points per image on which the mask costs are
+            computed. Defaults to 12544.
         num_points (int): Points per mask for the mask losses. Defaults to 12544.
         oversample_ratio (float): Defaults to 3. importance_sample_ratio (float): Defaults to 0.75.
         loss_cls_weight (float): Defaults to 1. no_object_weight (float): CE weight of no-object, 0.1.
@@ -76,6 +82,9 @@ class GroundQueryHead(BaseDecodeHead):
         **kwargs: Passed to ``BaseDecodeHead`` (``in_index``, ``align_corners``, ``ignore_index``...).
     """
 
+    @refuse_old_arguments(removed=dict(
+        matcher="matching is mmseg's HungarianAssigner: set `assigner=dict(type='HungarianAssigner', "
+        "match_costs=[...])` for the cost weights and `num_matching_points` for the points"))
     def __init__(self,
                  in_channels: Sequence[int],
                  feat_channels: int = 256,
@@ -87,8 +96,14 @@ class GroundQueryHead(BaseDecodeHead):
                  num_feature_levels: int = 3,
                  prior_index: Optional[int] = None,
                  prior_threshold: float = 0.6,
-                 matcher: dict = dict(type='GroundQueryMatcher', cost_class=1.0, cost_mask=5.0, cost_dice=5.0,
-                                      num_points=12544),
+                 assigner: dict = dict(
+                     type='HungarianAssigner',
+                     match_costs=[
+                         dict(type='ClassificationCost', weight=1.0),
+                         dict(type='WeightedCrossEntropyLossCost', weight=5.0, use_sigmoid=True),
+                         dict(type='WeightedDiceCost', weight=5.0, pred_act=True, eps=1.0)
+                     ]),
+                 num_matching_points: int = 12544,
                  num_points: int = 12544,
                  oversample_ratio: float = 3.0,
                  importance_sample_ratio: float = 0.75,
@@ -146,7 +161,12 @@ class GroundQueryHead(BaseDecodeHead):
         self.mask_embed = MLP(feat_channels, feat_channels, feat_channels, 3)
         self.bbox_embed = MLP(feat_channels, feat_channels, 4, 3)
 
-        self.matcher = TASK_UTILS.build(matcher)
+        self.assigner = TASK_UTILS.build(assigner)
+        self.num_matching_points = num_matching_points
+        if oversample_ratio < 1 or not 0 <= importance_sample_ratio <= 1:
+            # mmseg's point sampler only asserts this, deep inside the first training step.
+            raise ValueError(f'GroundQueryHead needs oversample_ratio >= 1 and 0 <= importance_sample_ratio '
+                             f'<= 1, got {oversample_ratio} and {importance_sample_ratio}')
         self.num_points = num_points
         self.oversample_ratio = oversample_ratio
         self.importance_sample_ratio = importance_sample_ratio
@@ -271,10 +291,7 @@ class GroundQueryHead(BaseDecodeHead):
         losses = {}
         last = len(cls_list) - 1
         for i, (cls, masks, boxes) in enumerate(zip(cls_list, mask_list, box_list)):
-            matches = [
-                self.matcher(cls[b], masks[b], t['labels'], t['masks'], t['valid'])
-                for b, t in enumerate(targets)
-            ]
+            matches = [self.match(cls[b], masks[b], t) for b, t in enumerate(targets)]
             prefix = '' if i == last else f'd{i}.'
             for name, value in self._set_losses(cls, masks, boxes, targets, matches, num_masks).items():
                 losses[prefix + name] = value
@@ -291,6 +308,35 @@ class GroundQueryHead(BaseDecodeHead):
                 fg_logits, bg_logits = mask_list[-1][:, 0], None
             losses[self.loss_clip.loss_name] = self.loss_clip(fg_logits, bg_logits, images)
         return losses
+
+    @torch.no_grad()
+    def match(self, cls_logits: torch.Tensor, mask_logits: torch.Tensor,
+              target: dict) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Match the queries of one image to its targets (minimum total cost, one to one).
+
+        The mask costs are computed on ``num_matching_points`` uniformly random points shared by the
+        predictions, the targets and the map of labelled pixels (passed to the costs as
+        ``point_weights``, so that ignored pixels do not count).
+
+        Args:
+            cls_logits (Tensor): Q x K class logits (K includes no-object).
+            mask_logits (Tensor): Q x h x w mask logits.
+            target (dict): ``labels`` (T, long), ``masks`` (T x H x W, 0/1 float) and ``valid`` (H x W,
+                1 where labelled), as ``_build_targets`` makes them.
+
+        Returns:
+            tuple[Tensor, Tensor]: matched query indices and target indices (long, same length).
+        """
+        labels = target['labels']
+        if labels.numel() == 0:
+            empty = torch.zeros(0, dtype=torch.long, device=mask_logits.device)
+            return empty, empty
+        coords = torch.rand(1, self.num_matching_points, 2, device=mask_logits.device)
+        pred = InstanceData(scores=cls_logits.float(), masks=point_sample(mask_logits[None].float(), coords)[0])
+        point_weights = point_sample(target['valid'][None, None].float(), coords)[0]  # 1 x P
+        gt = InstanceData(labels=labels, masks=point_sample(target['masks'][None].float(), coords)[0],
+                          point_weights=point_weights.expand(len(labels), -1))
+        return self.assigner.assign(pred, gt)
 
     def _build_targets(self, batch_data_samples: list, device) -> List[dict]:
         """Per image: present classes among (fg, bg), their masks, boxes and the valid-pixel map."""
@@ -339,9 +385,10 @@ class GroundQueryHead(BaseDecodeHead):
         src_masks = src_masks[:, None].float()
         tgt_masks = torch.cat(tgt_masks)[:, None]
         valid = torch.cat(valid)[:, None]
-        coords = uncertain_point_coords(src_masks, self.num_points, self.oversample_ratio,
-                                        self.importance_sample_ratio)
-        with torch.no_grad():
+        with torch.no_grad():  # the choice of points needs no gradient
+            coords = get_uncertain_point_coords_with_randomness(src_masks, None, self.num_points,
+                                                                self.oversample_ratio,
+                                                                self.importance_sample_ratio)
             point_targets = point_sample(tgt_masks, coords)[:, 0]
             point_weights = point_sample(valid, coords)[:, 0]
         point_logits = point_sample(src_masks, coords)[:, 0]
@@ -351,8 +398,9 @@ class GroundQueryHead(BaseDecodeHead):
                                                                       point_weights).sum() / num_masks
         src_boxes, tgt_boxes = torch.cat(src_boxes).float(), torch.cat(tgt_boxes)
         losses['loss_bbox'] = self.loss_bbox_weight * (src_boxes - tgt_boxes).abs().sum() / num_masks
-        giou = generalized_iou(cxcywh_to_xyxy(src_boxes), cxcywh_to_xyxy(tgt_boxes))
-        losses['loss_giou'] = self.loss_giou_weight * (1 - giou).sum() / num_masks
+        giou_loss = generalized_box_iou_loss(box_convert(src_boxes, 'cxcywh', 'xyxy'),
+                                             box_convert(tgt_boxes, 'cxcywh', 'xyxy'), reduction='sum')
+        losses['loss_giou'] = self.loss_giou_weight * giou_loss / num_masks
         return losses
 
     @staticmethod
