@@ -21,6 +21,16 @@ FOREGROUND, BACKGROUND, NO_OBJECT = 0, 1, 2
 NUM_QUERIES = 2  # the two ground queries; query 0 is the one the M0 prior steers to the foreground
 # Foreground-only head (joint_prediction=False): one query, classes (foreground, no-object).
 FG_ONLY_NO_OBJECT = 1
+# Inference decision rules (``test_cfg['decision_rule']``), see GroundQueryHead.
+DECISION_RULES = ('joint', 'authors_merge')
+
+
+def decision_rule(test_cfg: Optional[dict]) -> str:
+    """``test_cfg['decision_rule']`` (default ``'joint'``), checked against :data:`DECISION_RULES`."""
+    rule = (test_cfg or {}).get('decision_rule', 'joint')
+    if rule not in DECISION_RULES:
+        raise ValueError(f"test_cfg.decision_rule must be one of {DECISION_RULES}, got {rule!r}")
+    return rule
 
 
 @MODELS.register_module()
@@ -46,6 +56,17 @@ class GroundQueryHead(BaseDecodeHead):
     ``sigmoid(logit) = S_fg / (S_fg + S_bg)`` is the foreground probability and ``logit > 0`` (with
     ``threshold=0.5``) is the joint decision ``P_fg > P_bg``. Which query is foreground is thus decided by
     the class head, pixel-weighted by both queries, never by the query index.
+
+    The authors' rule (``test_cfg=dict(decision_rule='authors_merge')``, for their converted checkpoints):
+    their evaluator scores the binary mask of ``FOCUS._merge_mask``. Each (query, class) pair among
+    (fg, bg) gets the score ``p_q(c) * s_q`` with the mask score ``s_q = sum(m_q^2) / (sum(m_q) + 1e-6)``
+    over the mask at the original image size; if one foreground pair and one background pair score above
+    0.5, the result is ``m_fg > m_bg`` (the two chosen queries' sigmoid masks compared, no class
+    weighting), else the best-scoring pair alone decides (``m_q > 0.5`` for a foreground pair,
+    ``m_q < 0.5`` for a background one). ``predict`` then returns B x 2 x H x W logits (the chosen
+    foreground and background masks, a constant 0 standing for the 0.5 of the single-pair case), which
+    ``FocusSegmentor.postprocess_result`` resizes to the original size and compares after the sigmoid,
+    as their code does; the probability map is then that binary mask. See :meth:`authors_merge_choice`.
 
     Foreground-only ablation (``joint_prediction=False``, the Mask2Former-style baseline of the paper's
     Table 4): the head has a single query and a 2-way class head (foreground, no-object); background pixels
@@ -423,24 +444,93 @@ class GroundQueryHead(BaseDecodeHead):
     # ------------------------------------------------------------------ inference
     def predict(self, inputs: Sequence[torch.Tensor], batch_img_metas: List[dict],
                 test_cfg: dict) -> torch.Tensor:
-        """Joint (or, with ``joint_prediction=False``, foreground-only) B x 1 x H x W logits (see the class
-        docstring)."""
+        """Joint (or, with ``joint_prediction=False``, foreground-only) B x 1 x H x W logits, or with
+        ``test_cfg['decision_rule'] == 'authors_merge'`` the B x 2 x H x W logits of the authors' rule (see
+        the class docstring)."""
+        if decision_rule(test_cfg) == 'authors_merge':
+            return self.authors_merge_by_feat(self.forward(inputs), batch_img_metas)
         return self.predict_by_feat(self.forward(inputs), batch_img_metas)
+
+    @staticmethod
+    def _input_size(meta: dict):
+        """The network input size of a batch (``pad_shape``, or ``img_shape`` when sliding)."""
+        if isinstance(meta['img_shape'], torch.Size):
+            return tuple(meta['img_shape'])
+        if 'pad_shape' in meta:
+            return tuple(meta['pad_shape'][:2])
+        return tuple(meta['img_shape'][:2])
 
     def predict_by_feat(self, outputs, batch_img_metas: List[dict]) -> torch.Tensor:
         """Fuse the last prediction set, at the input size (``pad_shape``, or ``img_shape`` when sliding)."""
         cls, masks = outputs[0][-1], outputs[1][-1]
-        meta = batch_img_metas[0]
-        if isinstance(meta['img_shape'], torch.Size):
-            size = meta['img_shape']
-        elif 'pad_shape' in meta:
-            size = meta['pad_shape'][:2]
-        else:
-            size = meta['img_shape']
-        masks = F.interpolate(masks, size=tuple(size), mode='bilinear', align_corners=self.align_corners)
+        size = self._input_size(batch_img_metas[0])
+        masks = F.interpolate(masks, size=size, mode='bilinear', align_corners=self.align_corners)
         if not self.joint_prediction:
             return self.foreground_only_logits(cls, masks)
         return self.fuse_ground_predictions(cls, masks)
+
+    def authors_merge_by_feat(self, outputs, batch_img_metas: List[dict]) -> torch.Tensor:
+        """The authors' ``_merge_mask`` rule on the last prediction set (see the class docstring).
+
+        Args:
+            outputs: ``forward``'s outputs.
+            batch_img_metas (list[dict]): Per image: ``ori_shape`` and the padding (``img_padding_size``
+                or ``padding_size``, left/right/top/bottom), used for the mask scores at the original size
+                as in their code; without ``ori_shape`` the scores use the unpadded input size.
+
+        Returns:
+            Tensor: B x 2 x H x W at the input size: channel 0 the chosen foreground mask's logits, channel
+            1 the chosen background mask's logits (0, i.e. probability 0.5, where the rule uses one pair).
+        """
+        if not self.joint_prediction:
+            raise ValueError("GroundQueryHead: decision_rule='authors_merge' needs the two ground queries; "
+                             'joint_prediction=False has one (use the default decision_rule)')
+        cls, masks = outputs[0][-1], outputs[1][-1]
+        size = self._input_size(batch_img_metas[0])
+        masks = F.interpolate(masks.float(), size=size, mode='bilinear', align_corners=self.align_corners)
+        probs = cls.float().softmax(dim=-1)[..., :NO_OBJECT]  # B x Q x 2 (fg, bg)
+        out = masks.new_zeros((masks.shape[0], 2) + masks.shape[-2:])
+        for b, meta in enumerate(batch_img_metas):
+            left, right, top, bottom = meta.get('img_padding_size', meta.get('padding_size', [0] * 4))
+            unpadded = masks[b:b + 1, :, top:masks.shape[-2] - bottom, left:masks.shape[-1] - right]
+            if 'ori_shape' in meta:
+                unpadded = F.interpolate(unpadded, size=tuple(meta['ori_shape'][:2]), mode='bilinear',
+                                         align_corners=self.align_corners)
+            soft = unpadded[0].flatten(1).sigmoid()  # Q x N
+            mask_scores = (soft * soft).sum(1) / (soft.sum(1) + 1e-6)
+            fg_query, bg_query = self.authors_merge_choice(probs[b] * mask_scores[:, None])
+            if fg_query is not None:
+                out[b, 0] = masks[b, fg_query]
+            if bg_query is not None:
+                out[b, 1] = masks[b, bg_query]
+        return out
+
+    @staticmethod
+    def authors_merge_choice(scores: torch.Tensor) -> Tuple[Optional[int], Optional[int]]:
+        """Which queries the authors' ``_merge_mask`` compares, from the (query, class) scores.
+
+        Their rule keeps the pairs scoring above 0.5, one per class in turn; with a foreground and a
+        background pair kept, the foreground query's mask is compared with the background query's.
+        Otherwise the best pair decides alone, against 0.5. (At most one pair per query can pass 0.5, as
+        ``p(fg) + p(bg) <= 1`` and the mask score is <= 1, so the order of their unsorted top-k does
+        not matter.)
+
+        Args:
+            scores (Tensor): Q x 2, ``p_q(c) * mask_score_q`` for c = foreground, background.
+
+        Returns:
+            tuple: ``(fg_query, bg_query)``; one of them is None when one pair decides alone (the result is
+            then ``sigmoid(mask) > 0.5`` for a foreground pair, ``0.5 > sigmoid(mask)`` for a background one).
+        """
+        kept = {}
+        for flat in scores.flatten().argsort(descending=True, stable=True).tolist():
+            query, label = divmod(flat, scores.shape[1])
+            if float(scores[query, label]) > 0.5 and label not in kept:
+                kept[label] = query
+        if len(kept) == 2:
+            return kept[FOREGROUND], kept[BACKGROUND]
+        query, label = divmod(int(scores.flatten().argmax()), scores.shape[1])
+        return (query, None) if label == FOREGROUND else (None, query)
 
     @staticmethod
     def fuse_ground_predictions(cls: torch.Tensor, mask_logits: torch.Tensor) -> torch.Tensor:
