@@ -113,7 +113,8 @@ def export_onnx(segmentor: nn.Module, path: str, shape: Tuple[int, int], batch_s
     if opset_version < 16:
         raise ValueError(f'export_onnx: opset_version={opset_version}; GridSample (deformable attention, '
                          'resampling) needs opset >= 16')
-    wrapper = OnnxExportWrapper(segmentor.eval())
+    # The wrapper in eval mode too: the exporter puts every module back into the wrapper's mode afterwards.
+    wrapper = OnnxExportWrapper(segmentor).eval()
     h, w = shape
     args = tuple(torch.randn(batch_size, 3, h, w) for _ in wrapper.input_names)
     axes = {0: 'batch'} if dynamic_batch else {}
@@ -152,7 +153,7 @@ def onnx_parity(segmentor: nn.Module, path: str, shape: Tuple[int, int], batch_s
     from focus_mm.models.utils.pca_prior import prior_solver
     from .onnx_backend import create_session
 
-    wrapper = OnnxExportWrapper(segmentor.eval())
+    wrapper = OnnxExportWrapper(segmentor).eval()
     gen = torch.Generator().manual_seed(seed)
     inputs = [torch.randn(batch_size, 3, *shape, generator=gen) for _ in wrapper.input_names]
     session = create_session(path, threads=threads)

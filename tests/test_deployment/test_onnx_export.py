@@ -36,6 +36,7 @@ def tiny_onnx(tiny_model, tmp_path_factory):
 
 def test_export_checks_and_matches_pytorch(tiny_model, tiny_onnx):
     path, names = tiny_onnx
+    assert not any(m.training for m in tiny_model.modules())  # the export leaves the model in eval mode
     assert names == ['image', 'edge']  # the edge enhancer reads the edge-blended image
     graph = onnx.load(path).graph
     onnx.checker.check_model(path, full_check=True)

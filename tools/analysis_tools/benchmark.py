@@ -337,19 +337,18 @@ def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 5
               'backends': {}}
     probs = {}
     with tempfile.TemporaryDirectory() as tmp:
+        if 'onnxruntime' in backends and onnx_path is None:
+            onnx_path = osp.join(tmp, 'model.onnx')
+            export_onnx(model, onnx_path, shape, batch_size=batch_size)
+            result['onnx'] = f'exported at {shape[0]}x{shape[1]} from the same random weights'
+        elif onnx_path is not None:
+            result['onnx'] = onnx_path
         for backend in backends:
             before = _rss_bytes()
             if backend == 'pytorch':
-                runner = model
+                runner = model  # already built: its load_mb is 0 (the weights are in the process anyway)
             elif backend == 'onnxruntime':
-                path = onnx_path
-                if path is None:
-                    path = osp.join(tmp, 'model.onnx')
-                    export_onnx(model, path, shape, batch_size=batch_size)
-                    result['onnx'] = f'exported at {shape[0]}x{shape[1]} from the same random weights'
-                else:
-                    result['onnx'] = path
-                runner = OnnxRuntimeSegmentor(cfg, path, threads=threads)
+                runner = OnnxRuntimeSegmentor(cfg, onnx_path, threads=threads)
             else:
                 raise ValueError(f'unknown backend {backend!r}: pytorch or onnxruntime')
             load_mb = (_rss_bytes() - before) / 2**20
