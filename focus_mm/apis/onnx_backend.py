@@ -65,6 +65,10 @@ class OnnxRuntimeSegmentor:
         import focus_mm  # noqa: F401  (registers FocusDataPreProcessor)
 
         init_default_scope(cfg.get('default_scope', 'mmseg'))
+        rule = (cfg.model.get('test_cfg') or {}).get('decision_rule', 'joint')
+        if rule != 'joint':
+            raise ValueError(f"the onnxruntime backend applies the joint decision rule only; the config asks for "
+                             f"test_cfg.decision_rule={rule!r} (use the pytorch backend for it)")
         self.session = create_session(path, threads)
         self.path = path
         self.input_names = [i.name for i in self.session.get_inputs()]

@@ -31,7 +31,7 @@ import time
 import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # tools/ for _common
-from _common import load_config  # noqa: E402  (also puts this repository first on sys.path)
+from _common import add_cfg_options, load_config  # noqa: E402  (also puts this repository first on sys.path)
 
 # Parity targets of docs/deployment.md: beyond them the export is reported as failed.
 MAX_LOGIT_DIFF = 1e-4
@@ -39,8 +39,6 @@ MIN_MASK_AGREEMENT = 0.999
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
-
     parser = argparse.ArgumentParser(description='Export a focus_mm model to ONNX')
     parser.add_argument('config', help='model config')
     parser.add_argument('checkpoint', nargs='?', help='model checkpoint (.pth); random weights without it')
@@ -54,7 +52,7 @@ def parse_args(argv=None):
     parser.add_argument('--quantize', choices=['dynamic'], help='also write <out>.int8.onnx (dynamic int8)')
     parser.add_argument('--threads', type=int, help="threads for the parity runs (default: torch's)")
     parser.add_argument('--no-parity', action='store_true', help='skip the parity check')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys, key=value')
+    add_cfg_options(parser)
     args = parser.parse_args(argv)
     if args.batch_size < 1:
         parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
