@@ -1,8 +1,9 @@
 """The five foreground tasks of FOCUS, and the checks shared by datasets, models, metrics and tools.
 
-A sample's task travels in its metainfo under :data:`TASK_KEY` (``ForegroundDataset(task=...)`` puts it
-there, ``PackSegInputs(meta_keys=(..., 'task'))`` keeps it). A universal model (``GroundQueryHead(tasks=...)``)
-reads it to condition its queries; the multi-task metric reads it to pick the task's metric set.
+A sample's task travels in its metainfo under :data:`TASK_KEY` (``ForegroundDataset(task=...)`` puts
+it there, ``PackSegInputs(meta_keys=(..., 'task'))`` keeps it). A universal model
+(``GroundQueryHead(tasks=...)``) reads it to condition its queries; the multi-task metric reads it to
+pick the task's metric set.
 """
 from typing import Iterable, Optional, Sequence, Tuple
 

@@ -12,11 +12,10 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import check_work_dir, configure_launcher, load_config  # noqa: E402
+from _common import add_cfg_options, check_work_dir, configure_launcher, load_config  # noqa: E402
 
 
 def parse_args():
@@ -29,13 +28,12 @@ def parse_args():
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument('--show-dir', help='folder to save the painted images')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings in the config, key=value pairs')
+    add_cfg_options(parser)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--tta', action='store_true', help='test time augmentation (flip)')
-    parser.add_argument('--task', help='universal checkpoints: decode every test image as this task (default: '
-                        'each test set its own task; the metrics always follow the test set\'s task); '
-                        'a single-task checkpoint ignores it, with a warning when it differs')
+    parser.add_argument('--task', help='universal checkpoints: decode every test image as this task '
+                        '(default: each test set its own task; the metrics always follow the test set\'s '
+                        'task); a single-task checkpoint ignores it, with a warning when it differs')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:

@@ -1,4 +1,4 @@
-# One mini FOCUS for the five tasks of the mini-benchmark (CPU-sized, see configs/_base_/models/focus_mini.py):
+# One mini FOCUS for the five tasks of the mini-benchmark (CPU-sized: configs/_base_/models/focus_mini.py):
 # the ground queries and the pixel decoder's inputs get a learned per-task offset chosen by each sample's
 # task, so one batch mixes tasks. 1,500 iterations = the compute of the five single-task mini configs
 # (300 iterations each). docs/universal.md compares them.

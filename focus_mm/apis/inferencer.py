@@ -8,9 +8,10 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
+from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 
-from ..utils import offline_model_cfg
+from ..utils import build_offline_model
 from .checkpoint import load_model_checkpoint
 from .task_selection import set_inference_task
 
@@ -60,9 +61,13 @@ class FocusInferencer:
 
     Args:
         config (str | Config): The model's config file or object.
-        checkpoint (str, optional): Weights to load (strictly: every key must fit).
+        checkpoint (str, optional): Weights to load (strictly: every key must fit); with
+            ``backend='onnxruntime'`` the ``.onnx`` file from ``tools/deployment/pytorch2onnx.py``.
         device (str): 'cpu', 'cuda', 'cuda:1'... Defaults to 'cpu'.
         batch_size (int): Images per forward pass. Defaults to 4.
+        backend (str): ``'pytorch'`` or ``'onnxruntime'`` (CPU; same pipeline and outputs, see
+            ``focus_mm.apis.onnx_backend``; a graph exported for one size gets every image resized to
+            it). Defaults to 'pytorch'.
         task (str, optional): The task to solve ('sod', 'cod', 'sd', 'dbd', 'fd'). A universal checkpoint
             needs one of the tasks it was trained for (the error lists them); a single-task checkpoint
             ignores it, with a warning when it differs from its own. Defaults to None.
@@ -75,20 +80,38 @@ class FocusInferencer:
     """
 
     def __init__(self, config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'cpu',
-                 batch_size: int = 4, task: Optional[str] = None):
+                 batch_size: int = 4, backend: str = 'pytorch', task: Optional[str] = None):
         import focus_mm  # noqa: F401  (registers our modules)
         from mmseg.registry import MODELS
 
         cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
         init_default_scope(cfg.get('default_scope', 'mmseg'))
+        self.device = device
+        self.batch_size = batch_size
+        if backend == 'onnxruntime':
+            from .onnx_backend import OnnxRuntimeSegmentor, resize_to_graph
+            if checkpoint is None or device != 'cpu':
+                raise ValueError('FocusInferencer(backend="onnxruntime") needs the .onnx file as checkpoint '
+                                 f'and device="cpu", got checkpoint={checkpoint!r}, device={device!r}')
+            if task is not None:  # an exported graph has no task input: it is one task's model
+                raise ValueError(f'FocusInferencer(backend="onnxruntime", task={task!r}): an ONNX export '
+                                 'has no task input; universal models run with backend="pytorch".')
+            self.model = OnnxRuntimeSegmentor(cfg, checkpoint)
+            steps = self._inference_pipeline(cfg)
+            self.pipeline = Compose(resize_to_graph(steps, self.model.fixed_shape)
+                                    if self.model.fixed_shape else steps)
+            return
+        if backend != 'pytorch':
+            raise ValueError(f"FocusInferencer: backend must be 'pytorch' or 'onnxruntime', got {backend!r}")
         # The checkpoint replaces any pretrained initialisation; the CLIP refiner is training-only.
-        model_cfg = offline_model_cfg(cfg.model) if checkpoint is not None else copy.deepcopy(cfg.model)
-        self.model = MODELS.build(model_cfg)
+        # One process: SyncBN becomes BN either way.
+        if checkpoint is not None:
+            self.model = build_offline_model(cfg.model)
+        else:
+            self.model = revert_sync_batchnorm(MODELS.build(copy.deepcopy(cfg.model)))
         loaded = load_model_checkpoint(self.model, checkpoint) if checkpoint is not None else None
         self.task = set_inference_task(self.model, task, loaded, cfg)
         self.model.to(device).eval()
-        self.device = device
-        self.batch_size = batch_size
         self.pipeline = Compose(self._inference_pipeline(cfg))
 
     @staticmethod

@@ -1,4 +1,4 @@
 """Runner hooks (registered into ``mmseg.registry.HOOKS``)."""
-from .hooks import SaveForegroundPredictionsHook, TaskListHook
+from .hooks import NonFiniteLossError, NonFiniteLossHook, SaveForegroundPredictionsHook, TaskListHook
 
-__all__ = ['SaveForegroundPredictionsHook', 'TaskListHook']
+__all__ = ['NonFiniteLossError', 'NonFiniteLossHook', 'SaveForegroundPredictionsHook', 'TaskListHook']

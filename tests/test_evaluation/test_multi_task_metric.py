@@ -1,4 +1,4 @@
-"""MultiTaskForegroundMetric: each sample scored by its own task's ForegroundMetric, names prefixed by task."""
+"""MultiTaskForegroundMetric: each sample scored by its task's ForegroundMetric, names prefixed by task."""
 import json
 
 import numpy as np

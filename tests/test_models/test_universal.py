@@ -1,4 +1,4 @@
-"""Task conditioning of the universal model: mixed-task batches, per-task outputs, the single-task head unchanged."""
+"""Task conditioning of the universal model: mixed-task batches, per-task outputs, single-task head kept."""
 import copy
 
 import pytest
@@ -92,7 +92,8 @@ def test_single_task_head_has_the_same_state_and_outputs_as_without_tasks():
         head = universal.decode_head
         width = head.num_queries * head.query_feat.weight.shape[1]
         assert n_universal - n_single == len(TASKS) * (2 * width + head.query_feat.weight.shape[1])
-        universal.load_state_dict(dict(single_state, **{k: torch.zeros_like(universal_state[k]) for k in extra}))
+        zeros = {k: torch.zeros_like(universal_state[k]) for k in extra}
+        universal.load_state_dict(dict(single_state, **zeros))
         for task in TASKS:
             assert torch.allclose(_predict_probs(single, [task])[0], _predict_probs(universal, [task])[0],
                                   atol=1e-6)

@@ -43,13 +43,18 @@ def parse_args():
 
 
 def _schedule_options(iters: int) -> list:
-    return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}', f'train_cfg.val_begin={iters + 1}',
-            f'param_scheduler.0.end={iters}', f'default_hooks.checkpoint.interval={iters}']
+    return [
+        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}', f'train_cfg.val_begin={iters + 1}',
+        f'param_scheduler.0.end={iters}', f'default_hooks.checkpoint.interval={iters}'
+    ]
 
 
 def _metric_list(task: str) -> str:
-    from_task = dict(sod=('Sm', 'meanEm', 'MAE'), cod=('Sm', 'meanEm', 'wFm', 'MAE'), sd=('BER', ),
-                     dbd=('adpFm', 'MAE'), fd=('F1', 'AUC'))[task]
+    from_task = dict(sod=('Sm', 'meanEm', 'MAE'),
+                     cod=('Sm', 'meanEm', 'wFm', 'MAE'),
+                     sd=('BER', ),
+                     dbd=('adpFm', 'MAE'),
+                     fd=('F1', 'AUC'))[task]
     names = list(from_task) + [m for m in COMMON + OWN[task] if m not in from_task]
     return '[' + ','.join(names) + ']'
 
@@ -66,8 +71,10 @@ def _train(config: str, work: str, seed: int, iters: int) -> str:
     ckpt = osp.join(work, f'iter_{iters}.pth')
     if not osp.isfile(ckpt):
         os.makedirs(work, exist_ok=True)
-        _run([sys.executable, 'tools/train.py', config, '--work-dir', work, '--cfg-options',
-              f'randomness.seed={seed}', *_schedule_options(iters)], osp.join(work, 'train.out'))
+        _run([
+            sys.executable, 'tools/train.py', config, '--work-dir', work, '--cfg-options',
+            f'randomness.seed={seed}', *_schedule_options(iters)
+        ], osp.join(work, 'train.out'))
     return ckpt
 
 
@@ -139,12 +146,17 @@ def main():
         if 'universal' in args.only:
             uckpt = _train(UNIVERSAL, uwork, seed, args.universal_iters)
         if osp.isfile(uckpt) and ('wrong' in args.only or 'table' in args.only):
-            wrong[seed] = {t: _test(UNIVERSAL, uckpt, osp.join(uwork, f'test_as_{t}'), _universal_options(), t)
-                           for t in TASKS if 'wrong' in args.only or
-                           osp.isfile(osp.join(uwork, f'test_as_{t}', 'foreground_metrics.json'))}
+            wrong[seed] = {
+                t: _test(UNIVERSAL, uckpt, osp.join(uwork, f'test_as_{t}'), _universal_options(), t)
+                for t in TASKS if 'wrong' in args.only
+                or osp.isfile(osp.join(uwork, f'test_as_{t}', 'foreground_metrics.json'))
+            }
             # its own task on each test set: the diagonal
-            universal[seed] = {k: v for t, res in wrong[seed].items() for k, v in res.items()
-                               if k.split('/')[0] == t}
+            universal[seed] = {
+                k: v
+                for t, res in wrong[seed].items()
+                for k, v in res.items() if k.split('/')[0] == t
+            }
         for task in TASKS:
             swork = osp.join(root, f'single_{task}_{args.single_iters}_seed{seed}')
             sckpt = osp.join(swork, f'iter_{args.single_iters}.pth')
@@ -152,32 +164,43 @@ def main():
             if 'single' in args.only:
                 sckpt = _train(config, swork, seed, args.single_iters)
             if osp.isfile(sckpt) and ('single' in args.only or 'table' in args.only):
-                res = _test(config, sckpt, osp.join(swork, 'test'), [f'test_evaluator.metrics={_metric_list(task)}'])
+                res = _test(config, sckpt, osp.join(swork, 'test'),
+                            [f'test_evaluator.metrics={_metric_list(task)}'])
                 single.setdefault(seed, {}).update({f'{task}/{k}': v for k, v in res.items()})
     baselines = _baselines(root) if ('baselines' in args.only or 'table' in args.only) else {}
     print(table(universal, single, wrong, baselines, args))
 
 
 def table(universal, single, wrong, baselines, args) -> str:
-    lines = [f'### Own task: universal ({args.universal_iters} it.) vs single-task ({args.single_iters} it. each), '
-             f'seeds {args.seeds} (mean ± sd over seeds)', '']
+    lines = [
+        f'### Own task: universal ({args.universal_iters} it.) vs single-task ({args.single_iters} it. '
+        f'each), seeds {args.seeds} (mean ± sd over seeds)', ''
+    ]
     header = '| task | metric | universal | single-task | ' + ' | '.join(baselines) + ' |'
     lines += [header, '|' + '---|' * (4 + len(baselines))]
     for task in TASKS:
         for m in COMMON + OWN[task]:
             key = f'{task}/{m}'
-            row = [task, m, _mean_sd([universal[s].get(key) for s in universal]),
-                   _mean_sd([single[s].get(key) for s in single])]
+            row = [
+                task, m,
+                _mean_sd([universal[s].get(key) for s in universal]),
+                _mean_sd([single[s].get(key) for s in single])
+            ]
             row += [_mean_sd([baselines[b].get(key)]) for b in baselines]
             lines.append('| ' + ' | '.join(row) + ' |')
     if wrong:
-        lines += ['', f'### Universal model told the wrong task: Sm (BER for sd) of each test set (rows) under '
-                  f'each task (columns); the diagonal is its own task', '']
-        lines += ['| test set | ' + ' | '.join(f'as {t}' for t in TASKS) + ' |', '|' + '---|' * (1 + len(TASKS))]
+        lines += [
+            '', f'### Universal model told the wrong task: Sm (BER for sd) of each test set (rows) under '
+            f'each task (columns); the diagonal is its own task', ''
+        ]
+        lines += [
+            '| test set | ' + ' | '.join(f'as {t}' for t in TASKS) + ' |', '|' + '---|' * (1 + len(TASKS))
+        ]
         for task in TASKS:
             metric = 'BER' if task == 'sd' else 'Sm'
-            cells = [_mean_sd([wrong[s][t].get(f'{task}/{metric}') for s in wrong if t in wrong[s]])
-                     for t in TASKS]
+            cells = [
+                _mean_sd([wrong[s][t].get(f'{task}/{metric}') for s in wrong if t in wrong[s]]) for t in TASKS
+            ]
             lines.append(f'| {task} ({metric}) | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 

@@ -73,7 +73,8 @@ dbd_train = dict(
     data_prefix=dict(img_path='1204source', seg_map_path='1204gt'), img_suffix=('.jpg', '.png', '.bmp'),
     seg_map_suffix=('.png', '.bmp', '.jpg'), expected_size=1204, pipeline=_base_.train_pipeline)
 cuhk_test = dict(
-    type='ForegroundDataset', task='dbd', dataset_name='CUHK', data_root='data/DEFOCUS/dataset/test_data/CUHK',
+    type='ForegroundDataset', task='dbd', dataset_name='CUHK',
+    data_root='data/DEFOCUS/dataset/test_data/CUHK',
     data_prefix=dict(img_path='xu100-source', seg_map_path='xu100-gt'), img_suffix=('.jpg', '.png', '.bmp'),
     seg_map_suffix=('.png', '.bmp', '.jpg'), expected_size=100, test_mode=True, pipeline=_base_.test_pipeline)
 dut_test = dict(
@@ -94,7 +95,8 @@ casia1_test = dict(
 
 train_sets = [
     dict(type='RepeatDataset', times=1, dataset=duts_train),
-    dict(type='RepeatDataset', times=2, dataset=dict(type='ConcatDataset', datasets=[camo_train, cod10k_train])),
+    dict(type='RepeatDataset', times=2,
+         dataset=dict(type='ConcatDataset', datasets=[camo_train, cod10k_train])),
     dict(type='RepeatDataset', times=8, dataset=istd_train),
     dict(type='RepeatDataset', times=8, dataset=dbd_train),
     dict(type='RepeatDataset', times=2, dataset=casia2_train),

@@ -4,7 +4,8 @@
 _base_ = ['./foreground_pipelines.py']
 data_root = 'data'
 camo_train = dict(
-    type='ForegroundDataset', task='cod', dataset_name='CAMO-TR', data_root=data_root + '/CAMO-V.1.0-CVIU2019',
+    type='ForegroundDataset', task='cod', dataset_name='CAMO-TR',
+    data_root=data_root + '/CAMO-V.1.0-CVIU2019',
     data_prefix=dict(img_path='Images/Train', seg_map_path='GT'), img_suffix='.jpg', seg_map_suffix='.png',
     expected_size=1000, pipeline=_base_.train_pipeline)
 cod10k_train = dict(

@@ -6,8 +6,8 @@
 _base_ = ['./mini_bench_common.py']
 tasks = ('sod', 'cod', 'sd', 'dbd', 'fd')
 mini_train_sets = [
-    dict(type='MiniBenchDataset', task=task, split='train', pipeline=_base_.train_pipeline, **_base_.mini_bench)
-    for task in tasks
+    dict(type='MiniBenchDataset', task=task, split='train', pipeline=_base_.train_pipeline,
+         **_base_.mini_bench) for task in tasks
 ]
 mini_test_sets = [
     dict(type='MiniBenchDataset', task=task, split='test', test_mode=True, pipeline=_base_.test_pipeline,

@@ -45,5 +45,5 @@ class TaskListHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         saved, tasks = checkpoint_tasks(checkpoint), model_tasks(runner.model)
         if saved is not None and tasks and saved != tasks:
-            raise ValueError(f'TaskListHook: the checkpoint was trained for the tasks {list(saved)}, this model '
-                             f'is built for {list(tasks)}; use the config it was trained with.')
+            raise ValueError(f'TaskListHook: the checkpoint was trained for the tasks {list(saved)}, this '
+                             f'model is built for {list(tasks)}; use the config it was trained with.')

@@ -111,8 +111,9 @@ class MultiTaskForegroundMetric(BaseMetric):
             if task not in self._metrics:
                 name = sample.get('img_path', f'#{self._num_seen}')
                 what = 'no task' if task is None else f'the task {task!r}'
-                raise KeyError(f"{type(self).__name__}: {name} has {what}; expected one of {list(self.tasks)}. "
-                               "Give its dataset task=... and keep 'task' in PackSegInputs.meta_keys.")
+                raise KeyError(f'{type(self).__name__}: {name} has {what}; expected one of '
+                               f"{list(self.tasks)}. Give its dataset task=... and keep 'task' in "
+                               'PackSegInputs.meta_keys.')
             self._dispatch_pending()
             self._pending = (task, sample)
             self._num_seen += 1
