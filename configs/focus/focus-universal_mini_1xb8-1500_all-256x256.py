@@ -13,4 +13,5 @@ optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'task_pixel_embed': dict(de
 param_scheduler = [dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=max_iters, by_epoch=False)]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(checkpoint=dict(interval=max_iters))
-custom_hooks = [dict(type='TaskListHook')]  # checkpoint['meta']['tasks']: which tasks it serves
+# default_runtime's NonFiniteLossHook, plus checkpoint['meta']['tasks']: which tasks it serves
+custom_hooks = [dict(type='NonFiniteLossHook'), dict(type='TaskListHook')]

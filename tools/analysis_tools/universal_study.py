@@ -37,6 +37,9 @@ def parse_args():
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
     parser.add_argument('--universal-iters', type=int, default=1500)
     parser.add_argument('--single-iters', type=int, default=300)
+    parser.add_argument('--batch-size', type=int,
+                        help="training batch size of every model (default: the configs' 8); the work "
+                        'dir gets _b<N>')
     parser.add_argument('--work-dir', default='work_dirs/universal_study')
     parser.add_argument('--only', nargs='+', choices=STEPS, default=list(STEPS))
     return parser.parse_args()
@@ -67,14 +70,15 @@ def _run(cmd: list, log: str) -> None:
         raise SystemExit(f'[study] failed ({proc.returncode}): see {log}')
 
 
-def _train(config: str, work: str, seed: int, iters: int) -> str:
+def _train(config: str, work: str, seed: int, iters: int, batch_size: int = None) -> str:
     ckpt = osp.join(work, f'iter_{iters}.pth')
     if not osp.isfile(ckpt):
         os.makedirs(work, exist_ok=True)
-        _run([
-            sys.executable, 'tools/train.py', config, '--work-dir', work, '--cfg-options',
-            f'randomness.seed={seed}', *_schedule_options(iters)
-        ], osp.join(work, 'train.out'))
+        options = [f'randomness.seed={seed}', *_schedule_options(iters)]
+        if batch_size:
+            options.append(f'train_dataloader.batch_size={batch_size}')
+        _run([sys.executable, 'tools/train.py', config, '--work-dir', work, '--cfg-options', *options],
+             osp.join(work, 'train.out'))
     return ckpt
 
 
@@ -138,13 +142,13 @@ def _mean_sd(values):
 def main():
     args = parse_args()
     os.chdir(REPO)
-    root = args.work_dir
+    root = args.work_dir if args.batch_size is None else f'{args.work_dir}_b{args.batch_size}'
     universal, single, wrong = {}, {}, {}
     for seed in args.seeds:
         uwork = osp.join(root, f'universal_{args.universal_iters}_seed{seed}')
         uckpt = osp.join(uwork, f'iter_{args.universal_iters}.pth')
         if 'universal' in args.only:
-            uckpt = _train(UNIVERSAL, uwork, seed, args.universal_iters)
+            uckpt = _train(UNIVERSAL, uwork, seed, args.universal_iters, args.batch_size)
         if osp.isfile(uckpt) and ('wrong' in args.only or 'table' in args.only):
             wrong[seed] = {
                 t: _test(UNIVERSAL, uckpt, osp.join(uwork, f'test_as_{t}'), _universal_options(), t)
@@ -162,7 +166,7 @@ def main():
             sckpt = osp.join(swork, f'iter_{args.single_iters}.pth')
             config = SINGLE.format(task=task)
             if 'single' in args.only:
-                sckpt = _train(config, swork, seed, args.single_iters)
+                sckpt = _train(config, swork, seed, args.single_iters, args.batch_size)
             if osp.isfile(sckpt) and ('single' in args.only or 'table' in args.only):
                 res = _test(config, sckpt, osp.join(swork, 'test'),
                             [f'test_evaluator.metrics={_metric_list(task)}'])
