@@ -39,7 +39,7 @@ def tiny_backbone(geometry):
 
 def tiny_pair(geometry):
     backbone = tiny_backbone(geometry)
-    neck = EdgeEnhancerNeck(embed_dims=D, num_heads=4, n_points=2, norm_cfg=dict(type='BN'),
+    neck = EdgeEnhancerNeck(embed_dims=D, num_heads=4, num_points=2, norm_cfg=dict(type='BN'),
                             edge_backbone=dict(type='ResNet', depth=18, base_channels=8, stem_channels=8,
                                                out_indices=(0, 1, 2, 3), zero_init_residual=False))
     neck.init_weights()
