@@ -114,7 +114,7 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   log "installing the OpenMMLab stack and focus_mm (editable)"
   "${PIP[@]}" install "mmengine==0.10.7" "mmsegmentation==1.2.2" "mmpretrain==1.2.0" \
     || die "installing mmengine / mmsegmentation / mmpretrain failed (see the pip output above)"
-  "${PIP[@]}" install --no-build-isolation -e "$REPO[tests]" || die "pip install -e . failed (see the pip output above)"
+  "${PIP[@]}" install --no-build-isolation -e "$REPO[tests,deploy]" || die "pip install -e . failed (see the pip output above)"
   if "$PY" -m pip show -q opencv-python >/dev/null 2>&1; then
     HEADLESS="$("$PY" -c "import importlib.metadata as m; print(m.version('opencv-python-headless'))")"
     "${PIP[@]}" uninstall -y opencv-python

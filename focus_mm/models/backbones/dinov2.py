@@ -14,6 +14,7 @@ that provides them can be driven the same way:
 - ``prepare_tokens(img) -> (tokens, (h, w))``: embeds a ``B x 3 x H x W`` image into
   ``B x (num_extra_tokens + h*w) x D`` tokens (position embedding added); ``(h, w)`` is the token grid.
 - ``forward_group(tokens, index) -> tokens``: runs the blocks of interaction group ``index``.
+- ``tokens_to_map(tokens, (h, w)) -> B x D x h x w``: the patch tokens (extra tokens dropped) as a map.
 - ``prior_map(tokens, (h, w)) -> B x D x h x w``: the patch tokens after the final norm (M0 prior).
 - ``token_geometry`` (str, optional; ``'padded'`` when absent): how the token grid lies on the image,
   see below.
@@ -148,7 +149,8 @@ class DINOv2(VisionTransformer):
                  token_geometry: str = 'padded',
                  init_cfg: Optional[dict] = None):
         if token_geometry not in TOKEN_GEOMETRIES:
-            raise ValueError(f'DINOv2: token_geometry must be one of {TOKEN_GEOMETRIES}, got {token_geometry!r}')
+            raise ValueError(f'DINOv2: token_geometry must be one of {TOKEN_GEOMETRIES}, '
+                             f'got {token_geometry!r}')
         if isinstance(arch, str):
             if arch.lower() not in _ARCH_ALIASES:
                 raise ValueError(f'DINOv2: unknown arch {arch!r}; choose from small, base, large, giant '
