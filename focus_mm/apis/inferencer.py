@@ -8,11 +8,12 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
+from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 
 from ..datasets.image_io import read_image
 from ..datasets.transforms.edge_prior import to_uint8_bgr
-from ..utils import offline_model_cfg
+from ..utils import build_offline_model
 from .checkpoint import load_model_checkpoint
 
 ImageInput = Union[str, np.ndarray]
@@ -66,9 +67,13 @@ class FocusInferencer:
 
     Args:
         config (str | Config): The model's config file or object.
-        checkpoint (str, optional): Weights to load (strictly: every key must fit).
+        checkpoint (str, optional): Weights to load (strictly: every key must fit); with
+            ``backend='onnxruntime'`` the ``.onnx`` file from ``tools/deployment/pytorch2onnx.py``.
         device (str): 'cpu', 'cuda', 'cuda:1'... Defaults to 'cpu'.
         batch_size (int): Images per forward pass. Defaults to 4.
+        backend (str): ``'pytorch'`` or ``'onnxruntime'`` (CPU; same pipeline and outputs, see
+            ``focus_mm.apis.onnx_backend``; a graph exported for one size gets every image resized to
+            it). Defaults to 'pytorch'.
 
     Example:
         >>> inferencer = FocusInferencer('configs/focus/<config>.py', 'work_dirs/x/iter_2000.pth')
@@ -78,21 +83,36 @@ class FocusInferencer:
     """
 
     def __init__(self, config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'cpu',
-                 batch_size: int = 4):
+                 batch_size: int = 4, backend: str = 'pytorch'):
         import focus_mm  # noqa: F401  (registers our modules)
         from mmseg.registry import MODELS
 
         cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
         init_default_scope(cfg.get('default_scope', 'mmseg'))
-        # The checkpoint replaces any pretrained initialisation; the CLIP refiner is training-only.
-        model_cfg = offline_model_cfg(cfg.model) if checkpoint is not None else copy.deepcopy(cfg.model)
-        self.model = MODELS.build(model_cfg)
-        if checkpoint is not None:
-            load_model_checkpoint(self.model, checkpoint)
-        self.model.to(device).eval()
         self.device = device
         _check_batch_size(batch_size)
         self.batch_size = batch_size
+        if backend == 'onnxruntime':
+            from .onnx_backend import OnnxRuntimeSegmentor, resize_to_graph
+            if checkpoint is None or device != 'cpu':
+                raise ValueError('FocusInferencer(backend="onnxruntime") needs the .onnx file as checkpoint '
+                                 f'and device="cpu", got checkpoint={checkpoint!r}, device={device!r}')
+            self.model = OnnxRuntimeSegmentor(cfg, checkpoint)
+            steps = self._inference_pipeline(cfg)
+            self.pipeline = Compose(resize_to_graph(steps, self.model.fixed_shape)
+                                    if self.model.fixed_shape else steps)
+            return
+        if backend != 'pytorch':
+            raise ValueError(f"FocusInferencer: backend must be 'pytorch' or 'onnxruntime', got {backend!r}")
+        # The checkpoint replaces any pretrained initialisation; the CLIP refiner is training-only.
+        # One process: SyncBN becomes BN either way.
+        if checkpoint is not None:
+            self.model = build_offline_model(cfg.model)
+        else:
+            self.model = revert_sync_batchnorm(MODELS.build(copy.deepcopy(cfg.model)))
+        if checkpoint is not None:
+            load_model_checkpoint(self.model, checkpoint)
+        self.model.to(device).eval()
         self.pipeline = Compose(self._inference_pipeline(cfg))
 
     @staticmethod
@@ -164,15 +184,19 @@ class FocusInferencer:
                 data = self.model.data_preprocessor(group, False)
                 logits = self.model.inference(data['inputs'], [s.metainfo for s in data['data_samples']])
                 for k, (i, sample) in enumerate(zip(indices, data['data_samples'])):
-                    small[i] = (logits[k:k + 1], sample.metainfo)
+                    small[i] = (logits[k:k + 1], sample)
             del packed
         # Only now, one image at a time, the maps at the original size (the caller may drop each).
         for i, source in enumerate(sources):
             item, small[i] = small[i], None
-            if isinstance(item, tuple):
-                yield self._full_size(*item, source)
-            else:
+            if not isinstance(item, tuple):
                 yield self._from_sample(item, source)
+            elif item[0].shape[1] == 1:  # one logit map: the lean path
+                yield self._full_size(item[0], item[1].metainfo, source)
+            else:  # e.g. decision_rule='authors_merge' (2 maps): the model's own postprocessing
+                with torch.no_grad():
+                    sample = self.model.postprocess_result(item[0], [item[1]])[0]
+                yield self._from_sample(sample, source)
 
     @torch.no_grad()
     def _full_size(self, logits: torch.Tensor, meta: dict, source: str) -> ForegroundPrediction:

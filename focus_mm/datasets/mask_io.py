@@ -17,7 +17,8 @@ and the analysis tools all call it, so training, evaluation and the tools never 
 2. **8-bit scale.** 8-bit planes stay as they are. 16-bit and 32-bit integer planes whose largest
    value is <= 255 hold 8-bit values already (a 0/255 mask saved as 16-bit); otherwise they are
    scaled by ``round(v * 255 / 65535)`` (:func:`uint16_to_uint8`; values above 65535 are refused).
-   Float planes in [0, 1] are multiplied by 255; other floats are clipped to 0..255.
+   Float planes in [0, 1] are brought to 0..255 by :func:`probability_to_uint8` (``floor(p * 255 + 0.5)``);
+   other floats are clipped to 0..255 and rounded half up.
 3. **0/1 label maps.** A lossless plane whose largest value is 1, or a JPEG/WebP plane whose largest
    value is below :data:`LOSSY_LABEL_MAP_MAX` (a 0/1 map after compression holds 0..3; a 0/255 JPEG
    with any foreground reaches far above), is a label map: it is multiplied by 255 (clipped), so
@@ -140,8 +141,9 @@ def _to_gray8(plane: np.ndarray, path: str) -> np.ndarray:
     if np.issubdtype(plane.dtype, np.floating):
         if not np.isfinite(plane).all():
             raise MaskFormatError(f'The mask file {path!r} holds NaN or infinite values.')
-        scale = np.float32(255.0 if top <= 1.0 else 1.0)
-        return np.clip(np.round(plane.astype(np.float32) * scale), 0, 255).astype(np.uint8)
+        if top <= 1.0:  # a probability-like map: the rule of saved prediction PNGs
+            return probability_to_uint8(plane)
+        return np.floor(np.clip(plane.astype(np.float32), 0, 255) + np.float32(0.5)).astype(np.uint8)
     if plane.min(initial=0) < 0 or top > 65535:
         raise MaskFormatError(f'The mask file {path!r} holds values outside 0..65535 '
                               f'({plane.min()}..{top}); store it as an 8-bit or 16-bit PNG.')

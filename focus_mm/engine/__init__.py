@@ -1,4 +1,4 @@
 """Runner hooks (registered into ``mmseg.registry.HOOKS``)."""
-from .hooks import SaveForegroundPredictionsHook
+from .hooks import NonFiniteLossError, NonFiniteLossHook, SaveForegroundPredictionsHook
 
-__all__ = ['SaveForegroundPredictionsHook']
+__all__ = ['NonFiniteLossError', 'NonFiniteLossHook', 'SaveForegroundPredictionsHook']

@@ -5,6 +5,12 @@ Positions: every map here is a grid of cells of a known stride over the *same* i
 per value level (mmcv accepts ``B x Nq x L x 2``), each normalised by that level's own extent
 ``size * stride``. ViT tokens (stride 14, grid padded up to a multiple of 14) and ResNet maps (strides
 8/16/32, sizes ``ceil(H / s)``) therefore stay aligned even though their extents differ slightly.
+
+The authors' geometry (``token_geometry='authors'`` of the backbone, for their converted checkpoints)
+ignores strides instead: every grid is stretched over the whole input, cell ``i`` of a grid of ``n``
+cells at ``(i + 0.5) / n`` of the input's side (:func:`stretched_reference_points`; maps are resized
+with ``F.interpolate``, not :func:`resample_to_grid`). With a 36-token grid computed from 504 of 512
+pixels, a token then lies up to 8 pixels from where it was computed.
 """
 from typing import List, Sequence, Tuple
 
@@ -44,6 +50,30 @@ def reference_points(query_shapes: Sequence[Shape], query_strides: Sequence[int]
         pix = torch.stack((xx.reshape(-1), yy.reshape(-1)), dim=-1)  # N x 2
         refs.append(pix[:, None, :] / extents[None])
     return torch.cat(refs, dim=0)[None]
+
+
+def stretched_reference_points(query_shapes: Sequence[Shape], num_value_levels: int,
+                               device: torch.device) -> torch.Tensor:
+    """Reference points of the authors' ViT-Adapter: each query grid stretched over the whole input.
+
+    Query cell ``(i, j)`` of an ``h x w`` grid gets ``((j + 0.5) / w, (i + 0.5) / h)`` in every value
+    level, whatever the strides and extents of the grids (no pixel alignment, see the module docstring).
+
+    Args:
+        query_shapes: ``(h, w)`` of each query level (flattened in this order).
+        num_value_levels (int): Number of value levels (the same point is used in each).
+        device: Device of the result.
+
+    Returns:
+        Tensor: ``1 x sum(h*w) x num_value_levels x 2`` in ``(x, y)`` order, in ``(0, 1)``.
+    """
+    refs = []
+    for h, w in query_shapes:
+        ys = (torch.arange(h, dtype=torch.float32, device=device) + 0.5) / h
+        xs = (torch.arange(w, dtype=torch.float32, device=device) + 0.5) / w
+        yy, xx = torch.meshgrid(ys, xs, indexing='ij')
+        refs.append(torch.stack((xx.reshape(-1), yy.reshape(-1)), dim=-1))
+    return torch.cat(refs, dim=0)[None, :, None].expand(-1, -1, num_value_levels, -1)
 
 
 def level_layout(shapes: Sequence[Shape], device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -96,23 +126,23 @@ class MultiLevelDWConv(nn.Module):
 class ConvFFN(nn.Module):
     """Linear -> depthwise 3x3 conv (per level) -> GELU -> Linear, as in ViT-Adapter."""
 
-    def __init__(self, embed_dims: int, hidden_dims: int, drop: float = 0.):
+    def __init__(self, embed_dims: int, hidden_dims: int, dropout: float = 0.):
         super().__init__()
         self.fc1 = nn.Linear(embed_dims, hidden_dims)
         self.dwconv = MultiLevelDWConv(hidden_dims)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden_dims, embed_dims)
-        self.drop = nn.Dropout(drop)
+        self.drop = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, shapes: Sequence[Shape]) -> torch.Tensor:
         x = self.drop(self.act(self.dwconv(self.fc1(x), shapes)))
         return self.drop(self.fc2(x))
 
 
-def _msda(embed_dims: int, num_heads: int, num_levels: int, n_points: int,
+def _msda(embed_dims: int, num_heads: int, num_levels: int, num_points: int,
           deform_ratio: float) -> MultiScaleDeformableAttention:
     return MultiScaleDeformableAttention(
-        embed_dims=embed_dims, num_heads=num_heads, num_levels=num_levels, num_points=n_points,
+        embed_dims=embed_dims, num_heads=num_heads, num_levels=num_levels, num_points=num_points,
         dropout=0., batch_first=True, value_proj_ratio=deform_ratio)
 
 
@@ -122,19 +152,19 @@ class Injector(nn.Module):
     Args:
         embed_dims (int): Token width D.
         num_heads (int): Attention heads.
-        n_points (int): Sampling points per head and level.
+        num_points (int): Sampling points per head and level.
         num_levels (int): Edge pyramid levels (3: strides 8, 16, 32).
         deform_ratio (float): Value projection width / D.
         init_gamma (float): Initial value of the per-channel gate. Defaults to 0 (identity at start).
         with_cp (bool): Gradient checkpointing.
     """
 
-    def __init__(self, embed_dims: int, num_heads: int, n_points: int = 4, num_levels: int = 3,
+    def __init__(self, embed_dims: int, num_heads: int, num_points: int = 4, num_levels: int = 3,
                  deform_ratio: float = 0.5, init_gamma: float = 0., with_cp: bool = False):
         super().__init__()
         self.query_norm = nn.LayerNorm(embed_dims, eps=1e-6)
         self.feat_norm = nn.LayerNorm(embed_dims, eps=1e-6)
-        self.attn = _msda(embed_dims, num_heads, num_levels, n_points, deform_ratio)
+        self.attn = _msda(embed_dims, num_heads, num_levels, num_points, deform_ratio)
         self.gamma = nn.Parameter(torch.full((embed_dims, ), float(init_gamma)))
         self.with_cp = with_cp
 
@@ -159,21 +189,21 @@ class Extractor(nn.Module):
     Args:
         embed_dims (int): Token width D.
         num_heads (int): Attention heads.
-        n_points (int): Sampling points per head.
+        num_points (int): Sampling points per head.
         deform_ratio (float): Value projection width / D.
         cffn_ratio (float): ConvFFN hidden width / D. Defaults to 0.25.
-        drop (float): Dropout in the ConvFFN.
+        dropout (float): Dropout in the ConvFFN.
         drop_path (float): Drop path on the ConvFFN branch.
         with_cp (bool): Gradient checkpointing.
     """
 
-    def __init__(self, embed_dims: int, num_heads: int, n_points: int = 4, deform_ratio: float = 0.5,
-                 cffn_ratio: float = 0.25, drop: float = 0., drop_path: float = 0., with_cp: bool = False):
+    def __init__(self, embed_dims: int, num_heads: int, num_points: int = 4, deform_ratio: float = 0.5,
+                 cffn_ratio: float = 0.25, dropout: float = 0., drop_path: float = 0., with_cp: bool = False):
         super().__init__()
         self.query_norm = nn.LayerNorm(embed_dims, eps=1e-6)
         self.feat_norm = nn.LayerNorm(embed_dims, eps=1e-6)
-        self.attn = _msda(embed_dims, num_heads, 1, n_points, deform_ratio)
-        self.ffn = ConvFFN(embed_dims, int(embed_dims * cffn_ratio), drop)
+        self.attn = _msda(embed_dims, num_heads, 1, num_points, deform_ratio)
+        self.ffn = ConvFFN(embed_dims, int(embed_dims * cffn_ratio), dropout)
         self.ffn_norm = nn.LayerNorm(embed_dims, eps=1e-6)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.with_cp = with_cp
@@ -199,12 +229,13 @@ class InteractionBlock(nn.Module):
     ``injector -> backbone.forward_group -> extractors``.
     """
 
-    def __init__(self, embed_dims: int, num_heads: int, n_points: int = 4, deform_ratio: float = 0.5,
-                 cffn_ratio: float = 0.25, init_gamma: float = 0., drop: float = 0., drop_path: float = 0.,
+    def __init__(self, embed_dims: int, num_heads: int, num_points: int = 4, deform_ratio: float = 0.5,
+                 cffn_ratio: float = 0.25, init_gamma: float = 0., dropout: float = 0., drop_path: float = 0.,
                  num_extra_extractors: int = 0, with_cp: bool = False):
         super().__init__()
-        self.injector = Injector(embed_dims, num_heads, n_points, 3, deform_ratio, init_gamma, with_cp)
+        self.injector = Injector(embed_dims, num_heads, num_points, 3, deform_ratio, init_gamma, with_cp)
         self.extractors = nn.ModuleList([
-            Extractor(embed_dims, num_heads, n_points, deform_ratio, cffn_ratio, drop, drop_path, with_cp)
+            Extractor(embed_dims, num_heads, num_points, deform_ratio, cffn_ratio, dropout, drop_path,
+                      with_cp)
             for _ in range(1 + num_extra_extractors)
         ])

@@ -1,9 +1,6 @@
-"""Tensor helpers of the ground-query head (not registered)."""
-from .box_ops import cxcywh_to_xyxy, generalized_iou, masks_to_boxes_cxcywh
+"""Helpers of the models (not registered): tensor helpers of the ground-query head, argument checks."""
+from .box_ops import masks_to_boxes_cxcywh
 from .pca_prior import pca_foreground_prior, resize_prior
-from .point_sample import point_sample, uncertain_point_coords
+from .renamed_args import refuse_old_arguments
 
-__all__ = [
-    'cxcywh_to_xyxy', 'generalized_iou', 'masks_to_boxes_cxcywh', 'pca_foreground_prior', 'resize_prior',
-    'point_sample', 'uncertain_point_coords'
-]
+__all__ = ['masks_to_boxes_cxcywh', 'pca_foreground_prior', 'resize_prior', 'refuse_old_arguments']
