@@ -83,7 +83,6 @@ class GroundQueryHead(BaseDecodeHead):
             ``out_channels`` default to this head's.
         num_decoder_layers (int): Defaults to 9. num_heads (int): Defaults to 8.
         feedforward_channels (int): Defaults to 2048. dropout (float): Defaults to 0.
-        num_feature_levels (int): Scales the layers cycle over. Defaults to 3.
         prior_index (int, optional): Index in the head inputs of the token map for M0; None turns M0 off.
         prior_threshold (float): M0 binarisation threshold after min-max scaling. Defaults to 0.6.
         assigner (dict): Config of the Hungarian assigner: mmseg's ``HungarianAssigner`` with costs class 1
@@ -105,7 +104,9 @@ class GroundQueryHead(BaseDecodeHead):
 
     @refuse_old_arguments(removed=dict(
         matcher="matching is mmseg's HungarianAssigner: set `assigner=dict(type='HungarianAssigner', "
-        "match_costs=[...])` for the cost weights and `num_matching_points` for the points"))
+        "match_costs=[...])` for the cost weights and `num_matching_points` for the points",
+        num_feature_levels='the decoder layers cycle over the scales the pixel decoder gives '
+        '(FocusPixelDecoder: 3, strides 32/16/8); set the pixel decoder instead'))
     def __init__(self,
                  in_channels: Sequence[int],
                  feat_channels: int = 256,
@@ -114,7 +115,6 @@ class GroundQueryHead(BaseDecodeHead):
                  num_heads: int = 8,
                  feedforward_channels: int = 2048,
                  dropout: float = 0.0,
-                 num_feature_levels: int = 3,
                  prior_index: Optional[int] = None,
                  prior_threshold: float = 0.6,
                  assigner: dict = dict(
@@ -161,7 +161,7 @@ class GroundQueryHead(BaseDecodeHead):
             raise ValueError(f"GroundQueryHead(feat_channels={feat_channels}) needs a pixel decoder with "
                              f"feat_channels and out_channels {feat_channels}, got {pixel_decoder}")
         self.pixel_decoder = MODELS.build(pixel_decoder)
-        self.num_feature_levels = num_feature_levels
+        self.num_feature_levels = self.pixel_decoder.num_levels  # the scales the layers cycle over
         self.num_heads = num_heads
         self.prior_index = prior_index
         self.prior_threshold = prior_threshold
@@ -172,7 +172,7 @@ class GroundQueryHead(BaseDecodeHead):
 
         self.query_feat = nn.Embedding(self.num_queries, feat_channels)  # content
         self.query_embed = nn.Embedding(self.num_queries, feat_channels)  # position
-        self.level_embed = nn.Embedding(num_feature_levels, feat_channels)
+        self.level_embed = nn.Embedding(self.num_feature_levels, feat_channels)
         self.pos_encoding = SinePositionalEncoding2D(num_feats=feat_channels // 2, normalize=True)
         self.layers = nn.ModuleList(
             MaskedAttentionDecoderLayer(feat_channels, num_heads, feedforward_channels, dropout)
@@ -353,7 +353,8 @@ class GroundQueryHead(BaseDecodeHead):
             empty = torch.zeros(0, dtype=torch.long, device=mask_logits.device)
             return empty, empty
         coords = torch.rand(1, self.num_matching_points, 2, device=mask_logits.device)
-        pred = InstanceData(scores=cls_logits.float(), masks=point_sample(mask_logits[None].float(), coords)[0])
+        pred = InstanceData(scores=cls_logits.float(),
+                            masks=point_sample(mask_logits[None].float(), coords)[0])
         point_weights = point_sample(target['valid'][None, None].float(), coords)[0]  # 1 x P
         gt = InstanceData(labels=labels, masks=point_sample(target['masks'][None].float(), coords)[0],
                           point_weights=point_weights.expand(len(labels), -1))

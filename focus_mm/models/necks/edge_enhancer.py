@@ -12,13 +12,13 @@ from torch import nn
 
 from mmseg.registry import MODELS
 from ...utils import check_checkpoint_exists, load_checkpoint_strict
-from .adapter_modules import (InteractionBlock, level_layout, reference_points, resample_to_grid,
-                              stretched_reference_points)
+from ..utils import level_layout, refuse_old_arguments
+from .adapter_modules import InteractionBlock, reference_points, resample_to_grid, stretched_reference_points
 from .simple_pyramid import SimplePyramid
 
 OUT_STRIDES = (4, 8, 16, 32)
 _PROTOCOL = ('embed_dims', 'patch_size', 'num_extra_tokens', 'interaction_groups', 'prepare_tokens',
-             'forward_group', 'prior_map')
+             'forward_group', 'tokens_to_map', 'prior_map')
 _EDGE_HINT = ('Use torchvision-format ImageNet weights for the edge ResNet: `torchvision://resnet50` (needs '
               'internet) or a local copy of https://download.pytorch.org/models/resnet50-0676ba61.pth '
               '(keys conv1.*, bn1.*, layer1..4.*; fc.* is ignored).')
@@ -51,13 +51,13 @@ class EdgeEnhancerNeck(BaseModule):
     Args:
         embed_dims (int): ViT width D. Defaults to 1024 (DINOv2-L).
         num_heads (int): Deformable-attention heads (16 for L, 24 for G).
-        n_points (int): Sampling points per head and level. Defaults to 4.
+        num_points (int): Sampling points per head and level. Defaults to 4.
         deform_ratio (float): Value projection width / D. Defaults to 0.5.
         cffn_ratio (float): ConvFFN hidden width / D. Defaults to 0.25.
         num_groups (int): Interaction groups; must match the backbone's. Defaults to 4.
         num_extra_extractors (int): Extra extractors in the last group. Defaults to 2.
         init_gamma (float): Initial injector gate. Defaults to 0.
-        drop (float): Dropout in the ConvFFNs. Defaults to 0.
+        dropout (float): Dropout in the ConvFFNs. Defaults to 0.
         drop_path_rate (float): Drop path on the ConvFFN branches (the authors reuse the ViT's 0.4).
             Defaults to 0.
         with_edge (bool): Use the edge branch and the interaction modules. Defaults to True.
@@ -76,16 +76,17 @@ class EdgeEnhancerNeck(BaseModule):
 
     drives_backbone = True
 
+    @refuse_old_arguments(renamed=dict(n_points='num_points', drop='dropout'))
     def __init__(self,
                  embed_dims: int = 1024,
                  num_heads: int = 16,
-                 n_points: int = 4,
+                 num_points: int = 4,
                  deform_ratio: float = 0.5,
                  cffn_ratio: float = 0.25,
                  num_groups: int = 4,
                  num_extra_extractors: int = 2,
                  init_gamma: float = 0.,
-                 drop: float = 0.,
+                 dropout: float = 0.,
                  drop_path_rate: float = 0.,
                  with_edge: bool = True,
                  edge_backbone: Optional[dict] = None,
@@ -116,8 +117,9 @@ class EdgeEnhancerNeck(BaseModule):
             self.edge_proj = nn.ModuleList([nn.Conv2d(c, embed_dims, 1) for c in edge_channels])
             self.level_embed = nn.Parameter(torch.zeros(3, embed_dims))
             self.interactions = nn.ModuleList([
-                InteractionBlock(embed_dims, num_heads, n_points, deform_ratio, cffn_ratio, init_gamma, drop,
-                                 drop_path_rate, num_extra_extractors if i == num_groups - 1 else 0, with_cp)
+                InteractionBlock(embed_dims, num_heads, num_points, deform_ratio, cffn_ratio, init_gamma,
+                                 dropout, drop_path_rate, num_extra_extractors if i == num_groups - 1 else 0,
+                                 with_cp)
                 for i in range(num_groups)
             ])
             self.up = nn.ConvTranspose2d(embed_dims, embed_dims, 2, 2)
@@ -218,16 +220,11 @@ class EdgeEnhancerNeck(BaseModule):
             maps = []
             for index in range(self.num_groups):
                 tokens = backbone.forward_group(tokens, index)
-                maps.append(self._token_map(backbone, tokens, hw))
+                maps.append(backbone.tokens_to_map(tokens, hw))
             out_shapes = [(-(-img.shape[-2] // s), -(-img.shape[-1] // s)) for s in OUT_STRIDES]
             feats = self.pyramid(maps, backbone.patch_size, out_shapes, stretch=self._stretched(backbone))
         feats = [norm(f) for norm, f in zip(self.norms, feats)]
         return (*feats, backbone.prior_map(tokens, hw))
-
-    @staticmethod
-    def _token_map(backbone: nn.Module, tokens: torch.Tensor, hw: Tuple[int, int]) -> torch.Tensor:
-        patches = tokens[:, backbone.num_extra_tokens:]
-        return patches.transpose(1, 2).reshape(tokens.shape[0], -1, *hw)
 
     @staticmethod
     def _stretched(backbone: nn.Module) -> bool:
@@ -261,7 +258,7 @@ class EdgeEnhancerNeck(BaseModule):
             x = tokens[:, n_extra:]
             for extractor in block.extractors:
                 c = extractor(c, x, ext_ref, ext_shapes, ext_start, c_shapes)
-            maps.append(self._token_map(backbone, tokens, hw))
+            maps.append(backbone.tokens_to_map(tokens, hw))
 
         b, d = c.shape[0], c.shape[2]
         c2, c3, c4 = [t.transpose(1, 2).reshape(b, d, *s)
