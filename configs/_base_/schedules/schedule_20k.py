@@ -1,8 +1,8 @@
 # The authors' recipe: AdamW 1e-4 (backbone x0.1), weight decay 0.05, poly decay, 20k iterations,
-# gradient clipping by the full-model L2 norm at 0.01, AMP on GPU (tools/train.py --amp or the leaf config).
+# gradient clipping by the full-model L2 norm at 0.01, mixed precision (AmpOptimWrapper below: needs a GPU).
 optimizer = dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05)
 optim_wrapper = dict(
-    type='AmpOptimWrapper',  # the authors train with AMP (needs a GPU; the mini schedule uses OptimWrapper)
+    type='AmpOptimWrapper',  # as the authors; mmengine refuses it without a GPU (schedule_mini: OptimWrapper)
     optimizer=optimizer,
     clip_grad=dict(max_norm=0.01, norm_type=2),
     paramwise_cfg=dict(custom_keys={

@@ -1,5 +1,5 @@
 # CPU schedule for the mini configs: the paper's optimiser at a higher learning rate (from-scratch
-# training of small widths), 300 iterations (about 6 min on 2 CPU cores), no AMP, looser clipping.
+# training of small widths), 300 iterations, no AMP, looser clipping.
 _base_ = ['./schedule_20k.py']
 max_iters = 300
 optim_wrapper = dict(
