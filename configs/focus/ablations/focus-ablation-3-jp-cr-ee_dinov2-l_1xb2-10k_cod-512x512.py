@@ -16,7 +16,8 @@ The M0 prior is no column of Table 4: it belongs to the ground queries, so it is
 (rows 1-6, our full model's default) and off in the baseline, which has no ground queries.
 
 The ablation recipe (paper): batch size 2, 10k iterations for COD, evaluated on CAMO (trained on the usual
-CAMO-TR + COD10K-TR); everything else as the full model (AdamW 1e-4, backbone x0.1, poly, clip 0.01).
+CAMO-TR + COD10K-TR); everything else as the full model (AdamW 1e-4, ViT + edge enhancer x0.1, poly,
+clip 0.01).
 Switches: decode_head.joint_prediction, decode_head.loss_clip, neck.with_edge, backbone.frozen, load_from.
 """
 _base_ = ['../focus_dinov2-l_2xb4-20k_cod-512x512.py']
