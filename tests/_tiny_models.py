@@ -65,8 +65,7 @@ def tiny_head_cfg(in_channels: Sequence[int] = RESNET_CHANNELS, prior_index: Opt
         num_decoder_layers=num_decoder_layers,
         pixel_decoder=tiny_pixel_decoder_cfg(),
         prior_index=prior_index,
-        matcher=dict(type='GroundQueryMatcher', cost_class=1.0, cost_mask=5.0, cost_dice=5.0,
-                     num_points=num_points),
+        num_matching_points=num_points,
         num_points=num_points,
         loss_clip=loss_clip)
     cfg.update(kwargs)

@@ -231,8 +231,7 @@ def test_jp_off_trains_on_the_foreground_only():
     assert head.class_weight.tolist() == [1.0, pytest.approx(0.1)]
     feats = [torch.randn(2, 8, 64 // s, 64 // s) for s in (4, 8, 16, 32)]
     outputs = head(feats)
-    matches = [head.matcher(outputs[0][-1][b], outputs[1][-1][b], t['labels'], t['masks'], t['valid'])
-               for b, t in enumerate(targets)]
+    matches = [head.match(outputs[0][-1][b], outputs[1][-1][b], t) for b, t in enumerate(targets)]
     assert [m[0].tolist() for m in matches] == [[0], []]
     losses = head.loss_by_feat(outputs, samples)
     labels = torch.tensor([[0], [1]])  # foreground; no-object for the image without foreground

@@ -1,11 +1,13 @@
 """Helpers shared by the command-line tools (argument checks with messages a user can act on)."""
+import argparse
+import inspect
 import os
 import os.path as osp
-
 import sys
+from typing import Optional, Sequence
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 # Configs may import project code (custom_imports=['projects.<name>...']), as in mmseg: the repository
 # root must be importable however the tool was started.
@@ -14,40 +16,73 @@ if _REPO_ROOT not in sys.path:
     sys.path.insert(1, _REPO_ROOT)
 
 
-def load_config(path: str, cfg_options: dict = None) -> Config:
-    """Read a config file and apply ``--cfg-options``, refusing keys that the config does not have.
+def add_cfg_options(parser: argparse.ArgumentParser) -> None:
+    """``--cfg-options KEY=VALUE ...``, parsed by mmengine's ``DictAction`` (as mmseg's tools do)."""
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
+        help='override settings of the config, e.g. model.decode_head.num_points=4 randomness.seed=1 '
+        '"train_dataloader.dataset.pipeline.1.scale=(256,256)". Keys the config does not have yet are '
+        'added (and listed on stderr) inside an existing entry or as a Runner setting; a new top-level '
+        'name that the Runner does not read is refused as a typo.')
 
-    A mistyped key (``model.decode_head.los_weight=2``) would otherwise be added silently and ignored.
+
+def parse_cfg_options(pairs: Optional[Sequence[str]]) -> Optional[dict]:
+    """``KEY=VALUE`` strings to the dict that ``--cfg-options`` gives (for tools that also pass the
+    strings on to a child process, like run_ablation.py)."""
+    if not pairs:
+        return None
+    parser = argparse.ArgumentParser(add_help=False)
+    add_cfg_options(parser)
+    return parser.parse_args(['--cfg-options', *pairs]).cfg_options
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a config file and apply ``--cfg-options`` (as ``Config.merge_from_dict``).
+
+    Like mmseg's tools, keys that the config does not hold yet are added (``randomness.seed=1`` on a
+    config without ``randomness``, ``env_cfg.dist_cfg.timeout=7200``), and listed on stderr so that a
+    typo in a nested name is seen (a component's constructor refuses an unknown argument anyway). A new
+    top-level name must be one the Runner reads (:func:`runner_keys`): a mistyped ``trian_cfg.max_iters=3``
+    would otherwise be added silently and ignored, so it is refused.
     """
     if not osp.isfile(path):
         raise SystemExit(f'config not found: {path}')
     cfg = Config.fromfile(path)
     if cfg_options:
-        unknown = [key for key in cfg_options if not _has_key(cfg, key)]
+        unknown = [key for key in cfg_options if key.split('.')[0] not in cfg and key.split('.')[0] not in
+                   runner_keys()]
         if unknown:
             raise SystemExit(
-                f'--cfg-options: unknown key(s) {unknown} for {path}. Print the full config with '
+                f'--cfg-options: unknown key(s) {unknown} for {path}: neither in the config nor a Runner '
+                f'setting ({", ".join(sorted(runner_keys()))}). Print the full config with '
                 f'`python -c "from mmengine import Config; print(Config.fromfile(\'{path}\').pretty_text)"` '
                 'to see the valid keys.')
+        added = [key for key in cfg_options if not _has_key(cfg, key)]
+        if added:
+            print(f'--cfg-options: adding key(s) that {osp.basename(path)} does not have yet: {added}',
+                  file=sys.stderr)
         cfg.merge_from_dict(cfg_options)
     return cfg
 
 
+def runner_keys() -> set:
+    """Top-level config names that mmengine's ``Runner.from_cfg`` and our tools read."""
+    from mmengine.runner import Runner
+    names = set(inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'}
+    # read by Runner.from_cfg / mmengine's Config handling / tools/test.py --tta, not __init__ arguments
+    return names | {'model_wrapper_cfg', 'custom_imports', 'tta_model', 'tta_pipeline'}
+
+
 def _has_key(cfg, dotted: str) -> bool:
-    """Whether ``dotted`` names an existing entry, or a new field of an existing dict (its parent)."""
+    """Whether ``dotted`` names an existing entry of the config (a list entry by its index)."""
     node = cfg
-    parts = dotted.split('.')
-    for i, part in enumerate(parts):
+    for part in dotted.split('.'):
         if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
-            continue
-        if hasattr(node, 'keys') and part in node:
+        elif hasattr(node, 'keys') and part in node:
             node = node[part]
-            continue
-        # A new leaf is fine inside a dict that names a registered type (e.g. an extra kwarg of a
-        # component), since the component's own constructor then checks it; a new top-level key or a
-        # typo in an intermediate level is not.
-        return i == len(parts) - 1 and hasattr(node, 'keys') and 'type' in node
+        else:
+            return False
     return True
 
 

@@ -10,11 +10,10 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import check_work_dir, configure_launcher, load_config  # noqa: E402
+from _common import add_cfg_options, check_work_dir, configure_launcher, load_config  # noqa: E402
 
 
 def parse_args():
@@ -27,8 +26,7 @@ def parse_args():
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument('--show-dir', help='folder to save the painted images')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings in the config, key=value pairs')
+    add_cfg_options(parser)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--tta', action='store_true', help='test time augmentation (flip)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)

@@ -11,11 +11,10 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import check_work_dir, configure_launcher, load_config  # noqa: E402
+from _common import add_cfg_options, check_work_dir, configure_launcher, load_config  # noqa: E402
 
 
 def parse_args():
@@ -27,9 +26,7 @@ def parse_args():
         help='resume from the given checkpoint, or from the latest one in the work dir when no path is given')
     parser.add_argument('--amp', action='store_true', default=False,
                         help='enable automatic mixed precision training (needs a GPU)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override settings in the config, key=value pairs (xxx=yyy format)')
+    add_cfg_options(parser)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher')
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.

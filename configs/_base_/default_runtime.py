@@ -12,4 +12,7 @@ log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None
 resume = False
+# Stop at the first NaN/Inf loss term, naming the iteration and the term, before the optimiser step
+# (focus_mm/engine/hooks/non_finite_loss_hook.py). A config that sets custom_hooks must list it again.
+custom_hooks = [dict(type='NonFiniteLossHook')]
 tta_model = dict(type='ForegroundTTAModel')  # flip TTA averaging the foreground probability

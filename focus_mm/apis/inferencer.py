@@ -8,9 +8,10 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
+from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 
-from ..utils import offline_model_cfg
+from ..utils import build_offline_model
 from .checkpoint import load_model_checkpoint
 
 ImageInput = Union[str, np.ndarray]
@@ -78,8 +79,11 @@ class FocusInferencer:
         cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
         init_default_scope(cfg.get('default_scope', 'mmseg'))
         # The checkpoint replaces any pretrained initialisation; the CLIP refiner is training-only.
-        model_cfg = offline_model_cfg(cfg.model) if checkpoint is not None else copy.deepcopy(cfg.model)
-        self.model = MODELS.build(model_cfg)
+        # One process: SyncBN becomes BN either way.
+        if checkpoint is not None:
+            self.model = build_offline_model(cfg.model)
+        else:
+            self.model = revert_sync_batchnorm(MODELS.build(copy.deepcopy(cfg.model)))
         if checkpoint is not None:
             load_model_checkpoint(self.model, checkpoint)
         self.model.to(device).eval()

@@ -1,6 +1,8 @@
 """Runner hooks (``mmseg.registry.HOOKS``) and the optimiser wrapper constructor
 (``mmseg.registry.OPTIM_WRAPPER_CONSTRUCTORS``)."""
-from .hooks import SaveForegroundPredictionsHook
+from .hooks import NonFiniteLossError, NonFiniteLossHook, SaveForegroundPredictionsHook
 from .optimizers import FocusOptimWrapperConstructor
 
-__all__ = ['SaveForegroundPredictionsHook', 'FocusOptimWrapperConstructor']
+__all__ = [
+    'NonFiniteLossError', 'NonFiniteLossHook', 'SaveForegroundPredictionsHook', 'FocusOptimWrapperConstructor'
+]

@@ -1,20 +1,21 @@
-"""A model config that builds without downloads: for inference from a checkpoint, FLOPs, tests."""
+"""A model that builds without downloads: for inference from a checkpoint, FLOPs, tests."""
 from mmengine.config import ConfigDict
+from mmengine.model import revert_sync_batchnorm
+from torch import nn
 
 # Components used in training only: inference and analysis build the model without them.
 TRAINING_ONLY_TYPES = ('CLIPRefinerLoss', )
 
 
-def offline_model_cfg(model_cfg, sync_bn_to_bn: bool = True) -> ConfigDict:
+def offline_model_cfg(model_cfg) -> ConfigDict:
     """Return a copy of ``model_cfg`` that needs no weights file and no network.
 
     Removes ``init_cfg=dict(type='Pretrained', ...)`` and the edge branch's ``edge_pretrained`` (a
-    checkpoint or random weights replace them), drops training-only losses (the CLIP refiner), and
-    turns SyncBN into BN (one process).
+    checkpoint or random weights replace them) and drops training-only losses (the CLIP refiner). Norm
+    layers are left as configured: :func:`build_offline_model` turns SyncBN into BN on the built model.
 
     Args:
         model_cfg (dict | ConfigDict): A ``model`` config.
-        sync_bn_to_bn (bool): Replace ``SyncBN`` norms by ``BN``. Defaults to True.
 
     Returns:
         ConfigDict: The new config (the input is not modified).
@@ -27,8 +28,6 @@ def offline_model_cfg(model_cfg, sync_bn_to_bn: bool = True) -> ConfigDict:
                 node['init_cfg'] = None
             if 'edge_pretrained' in node:
                 node['edge_pretrained'] = None
-            if sync_bn_to_bn and node.get('type') == 'SyncBN':
-                node['type'] = 'BN'
             return {k: (None if _is_training_only(v) else walk(v)) for k, v in node.items()}
         if isinstance(node, (list, tuple)):
             return type(node)(walk(v) for v in node if not _is_training_only(v))
@@ -36,6 +35,23 @@ def offline_model_cfg(model_cfg, sync_bn_to_bn: bool = True) -> ConfigDict:
 
     # mmseg reads e.g. ``test_cfg.mode`` as an attribute: hand back ConfigDicts.
     return ConfigDict(walk(model_cfg.to_dict() if hasattr(model_cfg, 'to_dict') else model_cfg))
+
+
+def build_offline_model(model_cfg) -> nn.Module:
+    """Build :func:`offline_model_cfg` of ``model_cfg`` for one process.
+
+    SyncBN layers (the multi-GPU configs) are turned into BN by mmengine's ``revert_sync_batchnorm``, as
+    mmengine's runner does outside distributed runs; the state-dict keys stay the same. Weights are not
+    initialised (``init_weights`` is the caller's choice).
+
+    Args:
+        model_cfg (dict | ConfigDict): A ``model`` config; the default scope must be set (mmseg).
+
+    Returns:
+        nn.Module: The model.
+    """
+    from mmseg.registry import MODELS
+    return revert_sync_batchnorm(MODELS.build(offline_model_cfg(model_cfg)))
 
 
 def _is_training_only(node) -> bool:

@@ -27,7 +27,7 @@ def _build_on_meta(path):
     init_default_scope('mmseg')
     cfg = Config.fromfile(path)
     with torch.device('meta'):
-        model = MODELS.build(offline_model_cfg(cfg.model, sync_bn_to_bn=False))
+        model = MODELS.build(offline_model_cfg(cfg.model))  # SyncBN kept: the rule must reach it
     return model, cfg.optim_wrapper
 
 

@@ -1,4 +1,4 @@
-"""ForegroundMetric: pysodmetrics' published values, extremes, empty masks, flat memory, outputs."""
+"""ForegroundMetric: pysodmetrics run directly and its published values, extremes, empty masks, NaN, outputs."""
 import json
 import os
 import os.path as osp
@@ -48,6 +48,56 @@ def test_golden_pysodmetrics_v1_4_0():
         assert results[ours] == pytest.approx(golden[theirs], abs=1e-9), ours
     assert results['BER'] == pytest.approx(golden['overall_biber'] * 100, abs=1e-9)
     assert set(results) == set(METRIC_NAMES)
+
+
+def _generated_pairs():
+    """Deterministic 8-bit maps: blurred noisy ellipses (one image with an empty mask)."""
+    import cv2
+    rng = np.random.default_rng(11)
+    pairs = []
+    for i in range(5):
+        h, w = 48 + 4 * i, 64 - 4 * i
+        gt = np.zeros((h, w), np.uint8)
+        if i != 3:
+            cv2.ellipse(gt, (w // 2 + i, h // 2 - i), (6 + 2 * i, 9 + i), 30.0 * i, 0, 360, 1, -1)
+        noisy = gt * rng.uniform(0.5, 0.9) + rng.normal(0.2, 0.15, gt.shape)
+        pred = cv2.GaussianBlur(np.clip(noisy, 0, 1).astype(np.float32), (0, 0), 1.5)
+        pairs.append((np.floor(pred * 255 + 0.5).astype(np.uint8), gt.astype(bool)))
+    return pairs
+
+
+def test_equals_pysodmetrics_run_directly_on_generated_maps():
+    """Self-contained reference (no files needed): pysodmetrics used as its README shows, on 8-bit maps."""
+    import py_sod_metrics as psm
+    pairs = _generated_pairs()
+    overall = dict(with_dynamic=False, with_adaptive=False, with_binary=True, sample_based=False)
+    sm, wfm, mae, em = psm.Smeasure(), psm.WeightedFmeasure(), psm.MAE(), psm.Emeasure()
+    fmv2 = psm.FmeasureV2(metric_handlers=dict(
+        fm=psm.FmeasureHandler(with_dynamic=True, with_adaptive=True, beta=0.3),
+        iou=psm.IOUHandler(**overall), dice=psm.DICEHandler(**overall), ber=psm.BERHandler(**overall),
+        f1=psm.FmeasureHandler(with_dynamic=False, with_adaptive=False, with_binary=True, sample_based=True,
+                               beta=1.0)))
+    for pred, gt in pairs:
+        for metric in (sm, wfm, mae, em, fmv2):
+            metric.step(pred, gt.astype(np.uint8) * 255)  # normalize=True: /255 and min-max, gt > 128
+    em_res, fm_res = em.get_results()['em'], fmv2.get_results()
+    reference = dict(
+        Sm=sm.get_results()['sm'], wFm=wfm.get_results()['wfm'], MAE=mae.get_results()['mae'],
+        adpEm=em_res['adp'], meanEm=em_res['curve'].mean(), maxEm=em_res['curve'].max(),
+        adpFm=fm_res['fm']['adaptive'], meanFm=fm_res['fm']['dynamic'].mean(), maxFm=fm_res['fm']['dynamic'].max(),
+        IoU=fm_res['iou']['binary'], Dice=fm_res['dice']['binary'], BER=100 * fm_res['ber']['binary'],
+        F1=fm_res['f1']['binary'])
+    metrics = tuple(reference)
+    from_arrays = _evaluate(pairs, metrics=metrics, minmax_normalize=True)
+    # the runner's path: probabilities in seg_logits, quantised by the metric itself
+    metric = ForegroundMetric(metrics=metrics, minmax_normalize=True)
+    for pred, gt in pairs:
+        metric.process(None, [_sample(pred / 255.0, gt, 'generated')])
+    from_samples = metric.evaluate(len(pairs))
+    assert 0.3 < reference['Sm'] < 0.95 and 0 < reference['BER'] < 50  # neither trivial nor degenerate
+    for name, value in reference.items():
+        assert from_arrays[name] == pytest.approx(float(value), abs=1e-12), name
+        assert from_samples[name] == pytest.approx(float(value), abs=1e-12), name
 
 
 def test_perfect_prediction():
@@ -110,20 +160,37 @@ def test_auc_matches_rank_statistic_and_paper_convention():
     assert paper['AUC'] == pytest.approx(1 - res['BER'] / 100, abs=1e-9)
 
 
-def test_memory_is_flat_no_per_image_storage():
+def test_per_image_records_hold_no_pixel_data():
     metric = ForegroundMetric(metrics=METRIC_NAMES, output_dir=None)
-    gt = _disc()
     rng = np.random.default_rng(1)
-    for _ in range(5):
+    for size in (40, 400):  # a record does not grow with the image
+        gt = _disc(size, size, size // 4)
         metric.add_pair(rng.integers(0, 256, gt.shape, dtype=np.uint8), gt, 'a')
-    ev = metric._evaluator
-    # pysodmetrics' own per-image lists stay empty: every entry is folded into running sums
-    assert ev._sm.sms == [] and ev._wfm.weighted_fms == [] and ev._mae.maes == []
-    assert ev._em.adaptive_ems == [] and ev._em.changeable_ems == []
-    stats = metric._stats['a']
-    assert stats.num_images == 4  # the 5th waits as "pending" until evaluate
-    assert all(c.shape == (256, ) for c in stats.curves.values())
-    assert metric.evaluate(5)['Sm'] > 0
+    small, large = (rec for _, rec in metric.results)
+    assert small.keys() == large.keys()
+    for key, value in large.items():
+        assert np.ndim(value) == 0 or np.shape(value) == (256, ), key
+    assert metric.evaluate(2)['Sm'] > 0
+    assert metric.results == []  # BaseMetric.evaluate clears them
+
+
+def test_non_finite_probability_is_never_scored():
+    gt = _disc()
+    metric = ForegroundMetric(task='sod')
+    for bad in (float('nan'), float('inf'), -float('inf')):
+        prob = gt * 0.8
+        prob[3, 4] = bad
+        with pytest.raises(ValueError, match=r"prediction of 'A\.jpg' has non-finite values"):
+            metric.process(None, [_sample(prob, gt, 'A')])
+    with pytest.raises(ValueError, match='non-finite'):  # all NaN (scored Sm 0.375 before)
+        metric.process(None, [_sample(np.full(gt.shape, np.nan), gt, 'A')])
+    logits = np.stack([np.zeros(gt.shape), np.where(gt, 3.0, -3.0)])
+    logits[1, 0, 0] = np.nan
+    sample = _sample(gt, gt, 'A')
+    sample['seg_logits'] = PixelData(data=torch.as_tensor(logits, dtype=torch.float32))
+    with pytest.raises(ValueError, match='non-finite'):  # 2-channel logits too
+        metric.process(None, [sample])
+    assert metric.results == []  # nothing was recorded
 
 
 def _sample(prob, gt, name):

@@ -304,6 +304,7 @@ def format_report(r: dict) -> str:
 
 
 def main(argv=None) -> int:
+    from _common import add_cfg_options  # tools/, put on sys.path by get_flops
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('--shape', type=int, nargs=2, default=[512, 512], metavar=('H', 'W'))
@@ -317,11 +318,11 @@ def main(argv=None) -> int:
     parser.add_argument('--matmul-size', type=int, default=2048)
     parser.add_argument('--no-flops', action='store_true', help='skip the FLOP count (no efficiency)')
     parser.add_argument('--json', help='also write the numbers to this file')
-    parser.add_argument('--cfg-options', nargs='+', help='override config keys, key=value')
+    add_cfg_options(parser)
     args = parser.parse_args(argv)
     result = run(args.config, tuple(args.shape), args.batch_size, args.iters, args.warmup, args.train_iters,
                  args.train_warmup, args.device, args.threads, args.matmul_size, not args.no_flops,
-                 get_flops.parse_cfg_options(args.cfg_options))
+                 args.cfg_options)
     print(format_report(result))
     if args.json:
         os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)

@@ -85,13 +85,12 @@ def build_model(config: str, cfg_options: Optional[dict] = None, device: str = '
 
     import focus_mm  # noqa: F401  (registers the components)
     from _common import load_config
-    from focus_mm.utils import offline_model_cfg
-    from mmseg.registry import MODELS
+    from focus_mm.utils import build_offline_model
 
     quiet_logs()
     cfg = load_config(config, cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    model = MODELS.build(offline_model_cfg(cfg.model))
+    model = build_offline_model(cfg.model)
     return model.to(device).eval()
 
 
@@ -166,27 +165,19 @@ def format_table(result: dict) -> str:
     return '\n'.join(lines)
 
 
-def parse_cfg_options(pairs):
-    if not pairs:
-        return None
-    from mmengine.config import DictAction
-    ns = argparse.Namespace()
-    DictAction(option_strings=[], dest='opts')(None, ns, pairs)
-    return ns.opts
-
-
 def main(argv=None) -> int:
+    from _common import add_cfg_options
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('--shape', type=int, nargs=2, default=[512, 512], metavar=('H', 'W'))
     parser.add_argument('--batch-size', type=int, default=1)
     parser.add_argument('--threads', type=int, default=None, help='torch threads (default: torch\'s)')
     parser.add_argument('--json', help='also write the numbers to this file')
-    parser.add_argument('--cfg-options', nargs='+', help='override config keys, key=value')
+    add_cfg_options(parser)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    model = build_model(args.config, parse_cfg_options(args.cfg_options))
+    model = build_model(args.config, args.cfg_options)
     result = analyze(model, args.shape, args.batch_size)
     result['config'] = osp.relpath(args.config) if osp.exists(args.config) else args.config
     print(f'{result["config"]}: input {result["input"]["channels"]} x {args.shape[0]} x {args.shape[1]}, '

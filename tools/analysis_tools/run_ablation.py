@@ -34,6 +34,7 @@ from typing import Dict, List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
+sys.path.insert(0, osp.join(REPO, 'tools'))  # _common
 RESULT_FILE = 'ablation_result.json'
 SWITCHES = ('JP', 'CR', 'EE', 'PR', 'frozen', 'M0')
 # ``focus-ablation-<id>-<tag>_<backbone>_...``: the Table 4 row id, the variant tag, the backbone.
@@ -55,8 +56,9 @@ def parse_args(argv=None):
                         help='OMP/MKL threads of each training/testing process (1 is fastest on a busy CPU)')
     parser.add_argument('--val', action='store_true',
                         help="keep the configs' validation during training (off: the test after it does)")
-    parser.add_argument('--cfg-options', nargs='+', default=[],
-                        help='key=value overrides passed to every train and test run')
+    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='overrides passed to every train and test run (parsed and checked as '
+                        'tools/train.py does, see tools/_common.py)')
     parser.add_argument('--dry-run', action='store_true',
                         help='list the rows and their switches, run nothing')
     return parser.parse_args(argv)
@@ -107,7 +109,7 @@ def count_parameters(cfg) -> Dict[str, int]:
     """Total and trainable parameters of the config's model, built on the ``meta`` device.
 
     Nothing is loaded or downloaded: pretrained inits, edge weights and the CLIP model are dropped (the
-    frozen CLIP lives outside the module tree anyway, so it is never counted), SyncBN becomes BN.
+    frozen CLIP lives outside the module tree anyway, so it is never counted).
     """
     import torch
     from mmengine.registry import init_default_scope
@@ -115,23 +117,13 @@ def count_parameters(cfg) -> Dict[str, int]:
 
     import_modules_from_strings(**cfg.get('custom_imports', dict(imports=['focus_mm'])))
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    from focus_mm.utils import offline_model_cfg
-    from mmseg.registry import MODELS
+    from focus_mm.utils import build_offline_model
 
-    model_cfg = offline_model_cfg(cfg.model)
     with torch.device('meta'):
-        model = MODELS.build(model_cfg)
+        model = build_offline_model(cfg.model)
     params = list(model.parameters())
     return dict(params=sum(p.numel() for p in params),
                 trainable=sum(p.numel() for p in params if p.requires_grad))
-
-
-def options_dict(options: List[str]) -> dict:
-    """``key=value`` strings parsed as tools/train.py parses ``--cfg-options``."""
-    from mmengine.config import DictAction
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--options', nargs='+', action=DictAction)
-    return parser.parse_args(['--options', *options]).options
 
 
 def config_hash(cfg) -> str:
@@ -174,8 +166,8 @@ def _run(cmd: List[str], log_path: str, env: dict) -> None:
 def write_run_config(config: str, cfg, args, path: str) -> int:
     """A config inheriting ``config`` with the row's seed (and length, validation off); returns max_iters.
 
-    A derived file rather than ``--cfg-options``: it can add ``randomness`` to a config that has none, and
-    it stays next to the results as the exact experiment that ran.
+    A derived file rather than ``--cfg-options``: it stays next to the results as the exact experiment
+    that ran (the user's ``--cfg-options`` are passed on as given).
     """
     max_iters = args.max_iters or cfg.train_cfg.get('max_iters')
     lines = [f"# Written by tools/analysis_tools/run_ablation.py: {osp.basename(config)} with the ablation's "
@@ -200,13 +192,12 @@ def write_run_config(config: str, cfg, args, path: str) -> int:
 
 def run_row(config: str, args, env: dict) -> dict:
     """Train, test and describe one config; returns (and saves) its result record."""
-    from mmengine.config import Config
+    from _common import load_config, parse_cfg_options
     stem = osp.splitext(osp.basename(config))[0]
     work_dir = osp.join(args.work_dir, stem)
     result_path = osp.join(work_dir, RESULT_FILE)
-    cfg = Config.fromfile(config)
-    if args.cfg_options:
-        cfg.merge_from_dict(options_dict(args.cfg_options))
+    # the same parsing and key rules as tools/train.py and tools/test.py, which get the same strings
+    cfg = load_config(config, parse_cfg_options(args.cfg_options))
     max_iters = args.max_iters or cfg.train_cfg.get('max_iters')
     if not max_iters:
         raise SystemExit(f'[{stem}] the runner trains iteration-based configs: {config} has no '

@@ -13,9 +13,25 @@ final norm (it is commented out in their ``TIMMVisionTransformer``); ours uses i
 prior. It is taken from ``--final-norm-from`` (a DINOv2 checkpoint, mmpretrain or official format)
 or, without it, set to the identity affine (weight 1, bias 0).
 
-Behaviour, not keys: the authors' model never applied the M0 prior at inference (and in training it
-had no effect, see docs), so evaluate a converted checkpoint with
-``--cfg-options model.decode_head.prior_index=None`` to reproduce their predictions.
+What the conversion reproduces: the weights, key for key (the check above). Not, by itself, the
+predictions: our model differs from theirs in behaviour as well (docs/design.md lists every difference).
+To predict what their model predicts, evaluate the converted file with its authors-compatible config,
+``configs/focus/authors_compat/focus_{large,giant}_{cod,sod,sd,dbd,fd}_authors-compat.py``::
+
+    python tools/test.py configs/focus/authors_compat/focus_large_sod_authors-compat.py focus_dinov2-l_sod.pth
+
+It sets, on top of the training config of the same size and task: their token geometry
+(``backbone.token_geometry='authors'``: the input cropped to a multiple of 14, 36 x 36 tokens at 512,
+and the token grid stretched over the image by the adapter), their edge input
+(``data_preprocessor.edge_input='authors'``: per-channel Canny of the normalised image x 255, BGR, in
+[0, 1]), no M0 prior (``decode_head.prior_index=None``: they compute none at test time), their binary
+decision rule (``test_cfg.decision_rule='authors_merge'``, their evaluator's ``_merge_mask``) and their
+test loader's PIL decoding and resizing. The training configs (ours: padded geometry, our edge prior, M0,
+the joint rule) give other predictions from the same weights at any side that is not a multiple of 14
+(512 included), and everywhere through the edge branch, which was trained on their edge input.
+Not reproduced: their metric code (ours is pysodmetrics'; ``ForegroundMetric(paper_convention=True)``
+gives their BER and AUC conventions) and float rounding (their attention and deformable-attention
+kernels differ from ours).
 
 Checkpoints are read with the project's safe loader (``FOCUS_TRUSTED_CHECKPOINTS=1`` allows a full
 unpickle, needed for detectron2 ``.pkl`` files, which hold numpy arrays).
@@ -271,31 +287,13 @@ def reference_shapes(config: str) -> Dict[str, Tuple[int, ...]]:
     from mmengine.registry import init_default_scope
 
     import focus_mm  # noqa: F401  (registers the components)
-    from mmseg.registry import MODELS
+    from focus_mm.utils import build_offline_model
 
     init_default_scope('mmseg')
     cfg = Config.fromfile(config)
-    model_cfg = _offline(cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(cfg.model))
     with torch.device('meta'):
-        model = MODELS.build(model_cfg)
+        model = build_offline_model(cfg.model)
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
-
-
-def _offline(node):
-    """The model config without downloads (pretrained init, edge weights, CLIP) and SyncBN -> BN."""
-    if isinstance(node, dict):
-        node = dict(node)
-        if isinstance(node.get('init_cfg'), dict) and node['init_cfg'].get('type') == 'Pretrained':
-            node['init_cfg'] = None
-        if 'edge_pretrained' in node:
-            node['edge_pretrained'] = None
-        if node.get('type') == 'SyncBN':
-            node['type'] = 'BN'
-        return {k: (None if isinstance(v, dict) and v.get('type') == 'CLIPRefinerLoss' else _offline(v))
-                for k, v in node.items()}
-    if isinstance(node, list):
-        return [_offline(v) for v in node]
-    return node
 
 
 def load_authors_checkpoint(path: str) -> Dict[str, torch.Tensor]:
@@ -362,8 +360,9 @@ def main(argv=None) -> int:
     meta = dict(converted_from=osp.basename(args.src), converter='focus_official_to_mm',
                 dropped=len(report['dropped']), filled=list(report['filled']))
     torch.save(dict(state_dict=converted, meta=meta), args.dst)
-    print(f'saved {len(converted)} tensors to {args.dst}. Evaluate it with '
-          '--cfg-options model.decode_head.prior_index=None to match the authors\' inference (no M0).')
+    print(f'saved {len(converted)} tensors to {args.dst}. To predict what the authors\' model predicts, '
+          'evaluate it with configs/focus/authors_compat/focus_<large|giant>_<task>_authors-compat.py '
+          '(their token geometry, edge input and decision rule; see this script\'s docstring).')
     return 0
 
 

@@ -8,7 +8,6 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-from mmengine.dist import get_dist_info
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmseg.registry import METRICS
@@ -26,6 +25,11 @@ TASK_METRICS = {
 }
 
 _WORKER_EVALUATORS = {}
+
+
+def _non_finite(name: str) -> str:
+    return (f'ForegroundMetric: the prediction of {name!r} has non-finite values (NaN/Inf) in seg_logits; '
+            'it is not scored. Check the model (a NaN weight, a diverged training) and this image.')
 
 
 def _evaluate_pair(pred_u8, gt, minmax, evaluator_args):
@@ -59,9 +63,12 @@ class ForegroundMetric(BaseMetric):
     see ``minmax_normalize``). So the numbers equal what the field's evaluation scripts give on
     PNG maps written by this model. Shapes must match exactly (the error names the image).
 
-    Memory stays flat in the number of images: each image's values are folded into running sums
-    (:class:`ForegroundStats`); several ranks merge their sums (samples that the distributed sampler
-    repeats to pad the last batch are dropped, so every image counts once).
+    Non-finite values are never scored: a probability map with NaN or Inf raises, naming the image.
+
+    Each image leaves a small record in ``self.results`` (scalars, and the 256-value curves that the
+    requested metrics need: 2 KiB each; no pixel data). mmengine's ``BaseMetric.evaluate`` gathers
+    them from every rank with ``collect_results``, in dataset order, and drops the samples that the
+    distributed sampler repeated to pad the last batch, so every image counts once.
 
     Args:
         task (str, optional): 'cod', 'sod', 'sd', 'dbd' or 'fd': picks ``metrics`` and
@@ -129,18 +136,8 @@ class ForegroundMetric(BaseMetric):
 
     # ------------------------------------------------------------------------------------------ state
     def _reset_state(self) -> None:
-        self._stats: Dict[str, ForegroundStats] = OrderedDict()
-        # The last image's entries wait here until the next image arrives: at ``evaluate`` they are
-        # dropped if they came from a sample the distributed sampler repeated for padding.
-        self._pending = None
         self._num_processed = 0
         self._inflight = deque()  # (group, AsyncResult) in submission order, when num_workers > 0
-
-    def _fold_pending(self) -> None:
-        if self._pending is not None:
-            group, rec = self._pending
-            self._stats.setdefault(group, ForegroundStats(self.fm_beta2)).add(rec)
-            self._pending = None
 
     # ------------------------------------------------------------------------------------ per sample
     @staticmethod
@@ -152,11 +149,16 @@ class ForegroundMetric(BaseMetric):
             if data.dim() == 3 and data.shape[0] == 1:
                 prob = data[0].float()
             elif data.dim() == 3 and data.shape[0] == 2:
+                if not torch.isfinite(data).all():
+                    raise ValueError(_non_finite(name))
                 prob = data.float().softmax(dim=0)[1]
             else:
                 raise ValueError(f'ForegroundMetric: seg_logits of {name!r} has shape {tuple(data.shape)}; '
                                  'expected 1 x H x W (foreground probability) or 2 x H x W (logits).')
+            # one pass: a NaN anywhere makes the min and max NaN, an Inf makes one of them infinite
             low, high = torch.aminmax(prob)
+            if not (torch.isfinite(low) and torch.isfinite(high)):
+                raise ValueError(_non_finite(name))
             if low < 0 or high > 1:
                 raise ValueError(f'ForegroundMetric: the 1-channel seg_logits of {name!r} are outside [0, 1] '
                                  f'({low:.3g}..{high:.3g}); it must hold the probability '
@@ -229,9 +231,9 @@ class ForegroundMetric(BaseMetric):
         return group, result.get()
 
     def _accept(self, group: str, rec: dict) -> None:
-        # records arrive in submission order, so the pending one is always the last sample seen
-        self._fold_pending()
-        self._pending = (group, rec)
+        # records arrive in submission order: self.results is in the order the sampler gave the samples,
+        # which collect_results relies on to drop the padding
+        self.results.append((group, rec))
 
     def _drain(self) -> None:
         while self._inflight:
@@ -243,39 +245,32 @@ class ForegroundMetric(BaseMetric):
 
     # ----------------------------------------------------------------------------------------- final
     def evaluate(self, size: int) -> dict:
-        """Merge the ranks' sums and compute the metrics of every test set.
+        """Wait for the worker processes, then mmengine's ``BaseMetric.evaluate``.
 
         Args:
-            size (int): the dataset length (drops the distributed sampler's padding).
+            size (int): the dataset length (``collect_results`` drops the distributed sampler's padding).
 
         Returns:
             dict: metric name (``<group>/<name>`` with several groups) -> value.
         """
         self._drain()
-        rank, world_size = get_dist_info()
-        quota = len(range(rank, size, world_size)) if world_size > 1 else size
-        if self._pending is not None and self._num_processed <= quota:
-            self._fold_pending()
-        self.results = [dict(self._stats)]
         self._reset_state()
-        return super().evaluate(max(size, 1) if world_size == 1 else size)
+        return super().evaluate(size)
 
-    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        """Merge the per-rank accumulators and report (and save) the metrics.
+    def compute_metrics(self, results: List[tuple]) -> Dict[str, float]:
+        """Sum the images' records per test set and report (and save) the metrics.
 
         Args:
-            results (list[dict]): one ``{group: ForegroundStats}`` per rank.
+            results (list[tuple]): ``(group, record)`` of every image of the dataset, from all ranks.
 
         Returns:
             dict: the metrics.
         """
         merged: Dict[str, ForegroundStats] = OrderedDict()
-        for part in results:
-            for group, stats in part.items():
-                if group in merged:
-                    merged[group].merge(stats)
-                else:
-                    merged[group] = stats
+        for group, rec in results:
+            if group not in merged:
+                merged[group] = ForegroundStats(self.fm_beta2)
+            merged[group].add(rec)
         table = OrderedDict((group, stats.summary(self.metrics, self.paper_convention))
                             for group, stats in sorted(merged.items()))
         self._print_table(table, merged)

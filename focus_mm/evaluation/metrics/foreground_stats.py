@@ -1,11 +1,15 @@
-"""Per-image foreground metrics from pysodmetrics, folded into running sums (memory flat in N).
+"""Per-image foreground metrics from pysodmetrics' public API, and their dataset-level summary.
 
-The math is pysodmetrics' (``py_sod_metrics`` 1.6.2, the library the SOD/COD field reports with):
-its ``Smeasure``, ``WeightedFmeasure``, ``MAE``, ``Emeasure`` classes and ``FmeasureV2``'s
-binarisation plus its metric handlers. Only the bookkeeping is ours: pysodmetrics keeps a Python
-list with one entry (a scalar or a 256-value curve) per image and averages at the end; we add each
-image's entry into a running sum instead, which gives the same means (the same additions in the same
-order) with no per-image storage, and lets ranks/workers merge their sums.
+The math is pysodmetrics' (``py_sod_metrics`` 1.6.2, the library the SOD/COD field reports with),
+through its public API only: ``Smeasure``, ``WeightedFmeasure``, ``MAE``, ``Emeasure`` and
+``FmeasureV2`` with its metric handlers are stepped on one image and read with ``get_results()`` (fresh
+objects per image, so nothing accumulates inside them), and the image's binary TP/FP/TN/FN come from
+``FmeasureV2.get_statistics`` (the ``pred > 0.5`` rule of ``FmeasureV2.step``).
+
+The dataset-level values follow pysodmetrics' definitions: means of the per-image values and curves,
+and for BER/IoU/Dice its "overall binary" mode, i.e. the handler applied to TP/FP/TN/FN summed over
+the dataset (what ``FmeasureV2(...sample_based=False).get_results()`` computes). Each image's record is
+a few scalars and, where a metric needs it, 256-value curves (2 KiB each), never pixel data.
 
 Definitions (``pred`` = prediction normalised to [0, 1], ``gt`` = boolean mask):
 
@@ -87,22 +91,31 @@ class ForegroundImageEvaluator:
             self.needs |= {'em', 'fm', 'pr'}
         if paper_convention and self.needs & {'binary', 'roc'}:
             self.needs |= {'binary'}
-        self._sm = Smeasure()
-        self._wfm = WeightedFmeasure()
-        self._mae = MAE()
-        self._em = Emeasure()
-        self._fmv2 = FmeasureV2()  # only its (public) binarisation methods are used
-        self._fm = FmeasureHandler(with_dynamic=False, with_adaptive=False, beta=fm_beta2)
-        self._f1 = FmeasureHandler(with_dynamic=False, with_adaptive=False, beta=1.0)
-        self._pre = PrecisionHandler(with_dynamic=False, with_adaptive=False)
-        self._rec = RecallHandler(with_dynamic=False, with_adaptive=False)
-        self._fpr = FPRHandler(with_dynamic=False, with_adaptive=False)
-        self._ber = BERHandler(with_dynamic=False, with_adaptive=False)
+        self.fm_beta2 = fm_beta2
+
+    def _handlers(self) -> dict:
+        """Fresh FmeasureV2 handlers for one image (they keep one entry per ``step``)."""
+        handlers = {}
+        if 'fm' in self.needs:
+            handlers['fm'] = FmeasureHandler(with_dynamic=True, with_adaptive=True, beta=self.fm_beta2)
+        if self.needs & {'pr', 'roc'}:
+            handlers['rec'] = RecallHandler(with_dynamic=True, with_adaptive=False)
+        if 'pr' in self.needs:
+            handlers['pre'] = PrecisionHandler(with_dynamic=True, with_adaptive=False)
+        if 'roc' in self.needs:
+            handlers['fpr'] = FPRHandler(with_dynamic=True, with_adaptive=False)
+        if 'binary' in self.needs:
+            binary = dict(with_dynamic=False, with_adaptive=False, with_binary=True, sample_based=True)
+            handlers['f1'] = FmeasureHandler(**binary, beta=1.0)
+            handlers['ber'] = BERHandler(**binary)
+        return handlers
 
     @staticmethod
-    def _pop(values: list):
-        # pysodmetrics' classes append one entry per ``step``; we take it out at once (no growth).
-        return values.pop()
+    def _one_image(metric, pred: np.ndarray, gt: np.ndarray) -> dict:
+        # a fresh pysodmetrics object per image: its get_results() is then this image's value, and
+        # its per-image lists never grow (the summary over images is ForegroundStats').
+        metric.step(pred, gt, normalize=False)
+        return metric.get_results()
 
     def __call__(self, pred: np.ndarray, gt: np.ndarray) -> dict:
         """Per-image entries of a normalised pair (see :func:`normalize_prediction`).
@@ -117,44 +130,43 @@ class ForegroundImageEvaluator:
         rec = {}
         needs = self.needs
         if 'sm' in needs:
-            self._sm.step(pred, gt, normalize=False)
-            rec['Sm'] = float(self._pop(self._sm.sms))
+            rec['Sm'] = float(self._one_image(Smeasure(), pred, gt)['sm'])
         if 'wfm' in needs:
-            self._wfm.step(pred, gt, normalize=False)
-            rec['wFm'] = float(self._pop(self._wfm.weighted_fms))
+            rec['wFm'] = float(self._one_image(WeightedFmeasure(), pred, gt)['wfm'])
         if 'mae' in needs:
-            self._mae.step(pred, gt, normalize=False)
-            rec['MAE'] = float(self._pop(self._mae.maes))
+            rec['MAE'] = float(self._one_image(MAE(), pred, gt)['mae'])
         if 'em' in needs:
-            self._em.step(pred, gt, normalize=False)
-            rec['adpEm'] = float(self._pop(self._em.adaptive_ems))
-            rec['Em_curve'] = np.asarray(self._pop(self._em.changeable_ems), dtype=np.float64)
+            em = self._one_image(Emeasure(), pred, gt)['em']
+            rec['adpEm'] = float(em['adp'])
+            rec['Em_curve'] = np.asarray(em['curve'], dtype=np.float64)
+        handlers = self._handlers()
+        if handlers:
+            res = self._one_image(FmeasureV2(metric_handlers=handlers), pred, gt)
+            if 'fm' in res:
+                rec['adpFm'] = float(res['fm']['adaptive'])
+                rec['Fm_curve'] = np.asarray(res['fm']['dynamic'], dtype=np.float64)
+            if 'pr' in needs:
+                rec['Pre_curve'] = np.asarray(res['pre']['dynamic'], dtype=np.float64)
+                rec['Rec_curve'] = np.asarray(res['rec']['dynamic'], dtype=np.float64)
+            if 'binary' in needs:
+                rec['F1'] = float(res['f1']['binary'])
+                rec['BER_image'] = float(res['ber']['binary'])
         fg = int(np.count_nonzero(gt))
         bg = gt.size - fg
-        if needs & {'fm', 'pr', 'roc'}:
-            dyn = self._fmv2.dynamically_binarizing(pred=pred, gt=gt, FG=fg, BG=bg)
-            if 'fm' in needs:
-                adp = self._fmv2.adaptively_binarizing(pred=pred, gt=gt, FG=fg, BG=bg)
-                rec['adpFm'] = float(self._fm(**adp))
-                rec['Fm_curve'] = np.asarray(self._fm(**dyn), dtype=np.float64)
-            if 'pr' in needs:
-                rec['Pre_curve'] = np.asarray(self._pre(**dyn), dtype=np.float64)
-                rec['Rec_curve'] = np.asarray(self._rec(**dyn), dtype=np.float64)
-            if 'roc' in needs and fg > 0 and bg > 0:
-                # thresholds run from >= 255 down to >= 0: TPR/FPR increase; start the ROC at (0, 0).
-                tpr = np.concatenate([[0.0], self._rec(**dyn)])
-                fpr = np.concatenate([[0.0], self._fpr(**dyn)])
-                rec['AUC'] = float(_trapezoid(tpr, fpr))
+        if 'roc' in needs and fg > 0 and bg > 0:
+            # thresholds run from >= 255 down to >= 0: TPR/FPR increase; start the ROC at (0, 0).
+            tpr = np.concatenate([[0.0], res['rec']['dynamic']])
+            fpr = np.concatenate([[0.0], res['fpr']['dynamic']])
+            rec['AUC'] = float(_trapezoid(tpr, fpr))
         if 'binary' in needs:
+            # the image's counts, for the dataset-level BER/IoU/Dice (FmeasureV2's overall mode)
             counts = FmeasureV2.get_statistics(binary=pred > 0.5, gt=gt, FG=fg, BG=bg)
             rec.update({k: int(v) for k, v in counts.items()})
-            rec['F1'] = float(self._f1(**counts))
-            rec['BER_image'] = float(self._ber(**counts))
         return rec
 
 
 class ForegroundStats:
-    """Running sums of per-image entries; mergeable across ranks and workers.
+    """The images' entries of one test set, summed, and the dataset-level metrics from them.
 
     Args:
         fm_beta2 (float): beta^2 of the F-measure, for the dataset-level handlers. Defaults to 0.3.
@@ -187,19 +199,6 @@ class ForegroundStats:
         if 'AUC' in rec:
             self.auc_sum += rec['AUC']
             self.auc_images += 1
-
-    def merge(self, other: 'ForegroundStats') -> 'ForegroundStats':
-        """Add another accumulator's sums into this one (returns self)."""
-        self.num_images += other.num_images
-        for key, value in other.sums.items():
-            self.sums[key] = self.sums.get(key, 0.0) + value
-        for key, value in other.curves.items():
-            self.curves[key] = self.curves[key] + value if key in self.curves else value.copy()
-        for key in self._COUNTS:
-            self.counts[key] += other.counts[key]
-        self.auc_sum += other.auc_sum
-        self.auc_images += other.auc_images
-        return self
 
     def mean_curve(self, key: str) -> Optional[np.ndarray]:
         """The image-averaged curve (256 thresholds, from >= 255 down to >= 0), or None."""

@@ -15,12 +15,22 @@ that provides them can be driven the same way:
   ``B x (num_extra_tokens + h*w) x D`` tokens (position embedding added); ``(h, w)`` is the token grid.
 - ``forward_group(tokens, index) -> tokens``: runs the blocks of interaction group ``index``.
 - ``prior_map(tokens, (h, w)) -> B x D x h x w``: the patch tokens after the final norm (M0 prior).
+- ``token_geometry`` (str, optional; ``'padded'`` when absent): how the token grid lies on the image,
+  see below.
 
-Token maps cover the *padded* image: a side that is not a multiple of ``patch_size`` is zero-padded at
-the bottom/right up to the next multiple (mmcv ``PatchEmbed`` adaptive "corner" padding; 512 -> 518,
-37 x 37 tokens), so token ``i`` sits at pixel ``(i + 0.5) * patch_size`` of the original image and
-the grid extends past the image by less than one patch. Necks map tokens back onto the original
-image's stride-4..32 grids by pixel position (see ``focus_mm.models.necks.adapter_modules``).
+Token geometry (``token_geometry``):
+
+- ``'padded'`` (ours, the default): token maps cover the *padded* image: a side that is not a multiple
+  of ``patch_size`` is zero-padded at the bottom/right up to the next multiple (mmcv ``PatchEmbed``
+  adaptive "corner" padding; 512 -> 518, 37 x 37 tokens), so token ``i`` sits at pixel
+  ``(i + 0.5) * patch_size`` of the original image and the grid extends past the image by less than
+  one patch. Necks map tokens back onto the image's stride-4..32 grids by pixel position (see
+  ``focus_mm.models.necks.adapter_modules``).
+- ``'authors'`` (the authors' code, for their converted checkpoints): the stride-14 convolution drops
+  the remainder, i.e. the input is cropped at the bottom/right to a multiple of ``patch_size``
+  (512 -> 504, 36 x 36 tokens; the last 8 rows and columns are not seen by the ViT), and necks treat
+  the token grid as *stretched* over the whole input: token ``i`` of ``h`` is placed at ``(i + 0.5) / h``
+  of the input's height, whatever the pixels it was computed from.
 """
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -129,6 +139,9 @@ def load_state_dict_strict(module: nn.Module,
     print_log(f'{what}: loaded {len(state)} tensors from {path}', logger='current')
 
 
+TOKEN_GEOMETRIES = ('padded', 'authors')
+
+
 def default_interaction_groups(num_layers: int, num_groups: int = 4) -> List[List[int]]:
     """Split ``num_layers`` blocks into ``num_groups`` equal contiguous groups (L: [[0,5],...,[18,23]])."""
     if num_layers % num_groups:
@@ -149,7 +162,9 @@ class DINOv2(VisionTransformer):
 
     Any input size works: position embeddings (37 x 37 at 518) are interpolated to the token grid,
     and a side that is not a multiple of 14 is zero-padded at the bottom/right to the next multiple
-    (so the token grid is ``ceil(H / 14) x ceil(W / 14)`` and covers the image plus < 14 pixels).
+    (so the token grid is ``ceil(H / 14) x ceil(W / 14)`` and covers the image plus < 14 pixels), or,
+    with ``token_geometry='authors'``, cropped to the multiple below (``floor(H / 14) x floor(W / 14)``
+    tokens, as the authors' patch embedding does).
 
     Args:
         arch (str | dict): ``'small'``, ``'base'``, ``'large'`` or ``'giant'`` (or mmpretrain's names
@@ -176,6 +191,10 @@ class DINOv2(VisionTransformer):
             excluded from training and the prior map is computed without gradient (this also keeps
             DDP's ``find_unused_parameters=False`` working). Defaults to False.
         interpolate_mode (str): Position-embedding interpolation. Defaults to ``'bicubic'``.
+        token_geometry (str): ``'padded'`` (pad to the next multiple of the patch size, tokens placed by
+            pixel position) or ``'authors'`` (crop to the multiple below, tokens stretched over the
+            input by the neck), see the module docstring. ``'authors'`` is for evaluating the
+            authors' converted checkpoints. Defaults to ``'padded'``.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=<path or URL>,
             prefix='backbone.')`` loads mmpretrain-format weights strictly (a key mismatch raises and
             lists the keys). A missing local file fails at build time.
@@ -195,7 +214,10 @@ class DINOv2(VisionTransformer):
                  with_cp: bool = False,
                  train_final_norm: bool = False,
                  interpolate_mode: str = 'bicubic',
+                 token_geometry: str = 'padded',
                  init_cfg: Optional[dict] = None):
+        if token_geometry not in TOKEN_GEOMETRIES:
+            raise ValueError(f'DINOv2: token_geometry must be one of {TOKEN_GEOMETRIES}, got {token_geometry!r}')
         if isinstance(arch, str):
             if arch.lower() not in _ARCH_ALIASES:
                 raise ValueError(f'DINOv2: unknown arch {arch!r}; choose from small, base, large, giant '
@@ -230,6 +252,7 @@ class DINOv2(VisionTransformer):
         self.with_cp = with_cp
         self.frozen = frozen
         self.train_final_norm = train_final_norm
+        self.token_geometry = token_geometry
         if ffn_type == 'swiglu_fused' and drop_path_rate > 0:
             # mmpretrain's SwiGLU FFN is built without a drop path; give it the same schedule.
             for rate, layer in zip(np.linspace(0, drop_path_rate, self.num_layers), self.layers):
@@ -299,12 +322,21 @@ class DINOv2(VisionTransformer):
         """Patch-embed ``img`` (B x 3 x H x W), prepend the class token, add position embeddings.
 
         Returns:
-            tuple: tokens ``B x (1 + h*w) x D`` and the token grid ``(h, w)``.
+            tuple: tokens ``B x (1 + h*w) x D`` and the token grid ``(h, w)``: ``ceil`` of the side over
+            the patch size (``'padded'``), ``floor`` with ``token_geometry='authors'``.
         """
         if img.dim() != 4 or img.shape[1] != self.in_channels:
             raise ValueError(
                 f'DINOv2 expects B x {self.in_channels} x H x W images, got {tuple(img.shape)}. A 6-channel '
                 'input (image + EdgePrior) is split by the segmentor: pass only the first 3 channels.')
+        if self.token_geometry == 'authors':
+            # The authors' stride-14 convolution has no padding: it drops the last H % 14 rows and
+            # W % 14 columns. Cropping first gives the same tokens (mmcv's adaptive padding then adds none).
+            height, width = (side // self.patch_size * self.patch_size for side in img.shape[-2:])
+            if height == 0 or width == 0:
+                raise ValueError(f'DINOv2(token_geometry="authors"): an input of {tuple(img.shape[-2:])} '
+                                 f'pixels has no full {self.patch_size} x {self.patch_size} patch')
+            img = img[..., :height, :width]
         x, hw = self.patch_embed(img)
         x = torch.cat((self.cls_token.expand(x.shape[0], -1, -1), x), dim=1)
         x = x + resize_pos_embed(self.pos_embed, self.patch_resolution, hw,
@@ -342,7 +374,8 @@ class DINOv2(VisionTransformer):
 
         Returns:
             tuple[Tensor]: one ``B x D x h x w`` map per interaction group (block outputs, no norm),
-            then the last block's map after the final norm; ``h, w = ceil(H / 14), ceil(W / 14)``.
+            then the last block's map after the final norm; ``h, w = ceil(H / 14), ceil(W / 14)``
+            (``floor`` with ``token_geometry='authors'``).
         """
         tokens, hw = self.prepare_tokens(img)
         outs = []

@@ -4,20 +4,34 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmcv.ops import point_sample
 from mmengine.dist import all_reduce
+from mmengine.structures import InstanceData
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.models.utils import MLP, get_uncertain_point_coords_with_randomness
 from mmseg.registry import MODELS, TASK_UTILS
 from torch import nn
+from torchvision.ops import box_convert, generalized_box_iou_loss
 
-from ..layers import MLP, MaskedAttentionDecoderLayer, SinePositionalEncoding2D
+from ..layers import MaskedAttentionDecoderLayer, SinePositionalEncoding2D
 from ..losses.point_losses import point_bce_loss, point_dice_loss
-from ..utils import (cxcywh_to_xyxy, generalized_iou, masks_to_boxes_cxcywh, pca_foreground_prior,
-                     point_sample, resize_prior, uncertain_point_coords, valid_token_mask)
+from ..utils import (masks_to_boxes_cxcywh, pca_foreground_prior, refuse_old_arguments, resize_prior,
+                     valid_token_mask)
 
 FOREGROUND, BACKGROUND, NO_OBJECT = 0, 1, 2
 NUM_QUERIES = 2  # the two ground queries; query 0 is the one the M0 prior steers to the foreground
 # Foreground-only head (joint_prediction=False): one query, classes (foreground, no-object).
 FG_ONLY_NO_OBJECT = 1
+# Inference decision rules (``test_cfg['decision_rule']``), see GroundQueryHead.
+DECISION_RULES = ('joint', 'authors_merge')
+
+
+def decision_rule(test_cfg: Optional[dict]) -> str:
+    """``test_cfg['decision_rule']`` (default ``'joint'``), checked against :data:`DECISION_RULES`."""
+    rule = (test_cfg or {}).get('decision_rule', 'joint')
+    if rule not in DECISION_RULES:
+        raise ValueError(f"test_cfg.decision_rule must be one of {DECISION_RULES}, got {rule!r}")
+    return rule
 
 
 @MODELS.register_module()
@@ -47,6 +61,17 @@ class GroundQueryHead(BaseDecodeHead):
     ``threshold=0.5``) is the joint decision ``P_fg > P_bg``. Which query is foreground is thus decided by
     the class head, pixel-weighted by both queries, never by the query index.
 
+    The authors' rule (``test_cfg=dict(decision_rule='authors_merge')``, for their converted checkpoints):
+    their evaluator scores the binary mask of ``FOCUS._merge_mask``. Each (query, class) pair among
+    (fg, bg) gets the score ``p_q(c) * s_q`` with the mask score ``s_q = sum(m_q^2) / (sum(m_q) + 1e-6)``
+    over the mask at the original image size; if one foreground pair and one background pair score above
+    0.5, the result is ``m_fg > m_bg`` (the two chosen queries' sigmoid masks compared, no class
+    weighting), else the best-scoring pair alone decides (``m_q > 0.5`` for a foreground pair,
+    ``m_q < 0.5`` for a background one). ``predict`` then returns B x 2 x H x W logits (the chosen
+    foreground and background masks, a constant 0 standing for the 0.5 of the single-pair case), which
+    ``FocusSegmentor.postprocess_result`` resizes to the original size and compares after the sigmoid,
+    as their code does; the probability map is then that binary mask. See :meth:`authors_merge_choice`.
+
     Foreground-only ablation (``joint_prediction=False``, the Mask2Former-style baseline of the paper's
     Table 4): the head has a single query and a 2-way class head (foreground, no-object); background pixels
     are no target (an image without foreground trains the query to no-object), and the prediction is
@@ -68,8 +93,11 @@ class GroundQueryHead(BaseDecodeHead):
         prior_patch_size (int): Pixels per token side of the M0 token map (DINOv2: 14); it places each
             image's own tokens inside the padded batch. ``FocusSegmentor`` checks it against the
             backbone's ``patch_size``.
-        matcher (dict): Config of the assigner (``GroundQueryMatcher``: costs class 1, mask 5, dice 5 on
-            12544 points).
+        assigner (dict): Config of the Hungarian assigner: mmseg's ``HungarianAssigner`` with costs class 1
+            (``ClassificationCost``), point BCE 5 and point dice 5 (``WeightedCrossEntropyLossCost``,
+            ``WeightedDiceCost``: mmseg's costs with ignored pixels left out).
+        num_matching_points (int): Uniformly random points per image on which the mask costs are
+            computed. Defaults to 12544.
         num_points (int): Points per mask for the mask losses. Defaults to 12544.
         oversample_ratio (float): Defaults to 3. importance_sample_ratio (float): Defaults to 0.75.
         loss_cls_weight (float): Defaults to 1. no_object_weight (float): CE weight of no-object, 0.1.
@@ -85,6 +113,9 @@ class GroundQueryHead(BaseDecodeHead):
         **kwargs: Passed to ``BaseDecodeHead`` (``in_index``, ``align_corners``, ``ignore_index``...).
     """
 
+    @refuse_old_arguments(removed=dict(
+        matcher="matching is mmseg's HungarianAssigner: set `assigner=dict(type='HungarianAssigner', "
+        "match_costs=[...])` for the cost weights and `num_matching_points` for the points"))
     def __init__(self,
                  in_channels: Sequence[int],
                  feat_channels: int = 256,
@@ -97,8 +128,14 @@ class GroundQueryHead(BaseDecodeHead):
                  prior_index: Optional[int] = None,
                  prior_threshold: float = 0.6,
                  prior_patch_size: int = 14,
-                 matcher: dict = dict(type='GroundQueryMatcher', cost_class=1.0, cost_mask=5.0, cost_dice=5.0,
-                                      num_points=12544),
+                 assigner: dict = dict(
+                     type='HungarianAssigner',
+                     match_costs=[
+                         dict(type='ClassificationCost', weight=1.0),
+                         dict(type='WeightedCrossEntropyLossCost', weight=5.0, use_sigmoid=True),
+                         dict(type='WeightedDiceCost', weight=5.0, pred_act=True, eps=1.0)
+                     ]),
+                 num_matching_points: int = 12544,
                  num_points: int = 12544,
                  oversample_ratio: float = 3.0,
                  importance_sample_ratio: float = 0.75,
@@ -158,7 +195,12 @@ class GroundQueryHead(BaseDecodeHead):
         self.mask_embed = MLP(feat_channels, feat_channels, feat_channels, 3)
         self.bbox_embed = MLP(feat_channels, feat_channels, 4, 3)
 
-        self.matcher = TASK_UTILS.build(matcher)
+        self.assigner = TASK_UTILS.build(assigner)
+        self.num_matching_points = num_matching_points
+        if oversample_ratio < 1 or not 0 <= importance_sample_ratio <= 1:
+            # mmseg's point sampler only asserts this, deep inside the first training step.
+            raise ValueError(f'GroundQueryHead needs oversample_ratio >= 1 and 0 <= importance_sample_ratio '
+                             f'<= 1, got {oversample_ratio} and {importance_sample_ratio}')
         self.num_points = num_points
         self.oversample_ratio = oversample_ratio
         self.importance_sample_ratio = importance_sample_ratio
@@ -319,10 +361,7 @@ class GroundQueryHead(BaseDecodeHead):
         losses = {}
         last = len(cls_list) - 1
         for i, (cls, masks, boxes) in enumerate(zip(cls_list, mask_list, box_list)):
-            matches = [
-                self.matcher(cls[b], masks[b], t['labels'], t['masks'], t['valid'])
-                for b, t in enumerate(targets)
-            ]
+            matches = [self.match(cls[b], masks[b], t) for b, t in enumerate(targets)]
             prefix = '' if i == last else f'd{i}.'
             for name, value in self._set_losses(cls, masks, boxes, targets, matches, num_masks).items():
                 losses[prefix + name] = value
@@ -347,6 +386,35 @@ class GroundQueryHead(BaseDecodeHead):
         else:  # no background query: the loss uses 1 - sigmoid(fg) as the background mask
             fg_logits, bg_logits = masks[:, 0], None
         return self.loss_clip(fg_logits, bg_logits, images, contrast)
+
+    @torch.no_grad()
+    def match(self, cls_logits: torch.Tensor, mask_logits: torch.Tensor,
+              target: dict) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Match the queries of one image to its targets (minimum total cost, one to one).
+
+        The mask costs are computed on ``num_matching_points`` uniformly random points shared by the
+        predictions, the targets and the map of labelled pixels (passed to the costs as
+        ``point_weights``, so that ignored pixels do not count).
+
+        Args:
+            cls_logits (Tensor): Q x K class logits (K includes no-object).
+            mask_logits (Tensor): Q x h x w mask logits.
+            target (dict): ``labels`` (T, long), ``masks`` (T x H x W, 0/1 float) and ``valid`` (H x W,
+                1 where labelled), as ``_build_targets`` makes them.
+
+        Returns:
+            tuple[Tensor, Tensor]: matched query indices and target indices (long, same length).
+        """
+        labels = target['labels']
+        if labels.numel() == 0:
+            empty = torch.zeros(0, dtype=torch.long, device=mask_logits.device)
+            return empty, empty
+        coords = torch.rand(1, self.num_matching_points, 2, device=mask_logits.device)
+        pred = InstanceData(scores=cls_logits.float(), masks=point_sample(mask_logits[None].float(), coords)[0])
+        point_weights = point_sample(target['valid'][None, None].float(), coords)[0]  # 1 x P
+        gt = InstanceData(labels=labels, masks=point_sample(target['masks'][None].float(), coords)[0],
+                          point_weights=point_weights.expand(len(labels), -1))
+        return self.assigner.assign(pred, gt)
 
     def _build_targets(self, batch_data_samples: list, device) -> List[dict]:
         """Per image: present classes among (fg, bg), their masks, boxes and the valid-pixel map."""
@@ -396,9 +464,10 @@ class GroundQueryHead(BaseDecodeHead):
         src_masks = src_masks[:, None].float()
         tgt_masks = torch.cat(tgt_masks)[:, None]
         valid = torch.cat(valid)[:, None]
-        coords = uncertain_point_coords(src_masks, self.num_points, self.oversample_ratio,
-                                        self.importance_sample_ratio)
-        with torch.no_grad():
+        with torch.no_grad():  # the choice of points needs no gradient
+            coords = get_uncertain_point_coords_with_randomness(src_masks, None, self.num_points,
+                                                                self.oversample_ratio,
+                                                                self.importance_sample_ratio)
             point_targets = point_sample(tgt_masks, coords)[:, 0]
             point_weights = point_sample(valid, coords)[:, 0]
         point_logits = point_sample(src_masks, coords)[:, 0]
@@ -408,8 +477,9 @@ class GroundQueryHead(BaseDecodeHead):
                                                                       point_weights).sum() / num_masks
         src_boxes, tgt_boxes = torch.cat(src_boxes).float(), torch.cat(tgt_boxes)
         losses['loss_bbox'] = self.loss_bbox_weight * (src_boxes - tgt_boxes).abs().sum() / num_masks
-        giou = generalized_iou(cxcywh_to_xyxy(src_boxes), cxcywh_to_xyxy(tgt_boxes))
-        losses['loss_giou'] = self.loss_giou_weight * (1 - giou).sum() / num_masks
+        giou_loss = generalized_box_iou_loss(box_convert(src_boxes, 'cxcywh', 'xyxy'),
+                                             box_convert(tgt_boxes, 'cxcywh', 'xyxy'), reduction='sum')
+        losses['loss_giou'] = self.loss_giou_weight * giou_loss / num_masks
         return losses
 
     @staticmethod
@@ -431,24 +501,94 @@ class GroundQueryHead(BaseDecodeHead):
     # ------------------------------------------------------------------ inference
     def predict(self, inputs: Sequence[torch.Tensor], batch_img_metas: List[dict],
                 test_cfg: dict) -> torch.Tensor:
-        """Joint (or, with ``joint_prediction=False``, foreground-only) B x 1 x H x W logits (see the class
-        docstring)."""
-        return self.predict_by_feat(self.forward(inputs, batch_img_metas), batch_img_metas)
+        """Joint (or, with ``joint_prediction=False``, foreground-only) B x 1 x H x W logits, or with
+        ``test_cfg['decision_rule'] == 'authors_merge'`` the B x 2 x H x W logits of the authors' rule (see
+        the class docstring)."""
+        outputs = self.forward(inputs, batch_img_metas)
+        if decision_rule(test_cfg) == 'authors_merge':
+            return self.authors_merge_by_feat(outputs, batch_img_metas)
+        return self.predict_by_feat(outputs, batch_img_metas)
+
+    @staticmethod
+    def _input_size(meta: dict):
+        """The network input size of a batch (``pad_shape``, or ``img_shape`` when sliding)."""
+        if isinstance(meta['img_shape'], torch.Size):
+            return tuple(meta['img_shape'])
+        if 'pad_shape' in meta:
+            return tuple(meta['pad_shape'][:2])
+        return tuple(meta['img_shape'][:2])
 
     def predict_by_feat(self, outputs, batch_img_metas: List[dict]) -> torch.Tensor:
         """Fuse the last prediction set, at the input size (``pad_shape``, or ``img_shape`` when sliding)."""
         cls, masks = outputs[0][-1], outputs[1][-1]
-        meta = batch_img_metas[0]
-        if isinstance(meta['img_shape'], torch.Size):
-            size = meta['img_shape']
-        elif 'pad_shape' in meta:
-            size = meta['pad_shape'][:2]
-        else:
-            size = meta['img_shape']
-        masks = F.interpolate(masks, size=tuple(size), mode='bilinear', align_corners=self.align_corners)
+        size = self._input_size(batch_img_metas[0])
+        masks = F.interpolate(masks, size=size, mode='bilinear', align_corners=self.align_corners)
         if not self.joint_prediction:
             return self.foreground_only_logits(cls, masks)
         return self.fuse_ground_predictions(cls, masks)
+
+    def authors_merge_by_feat(self, outputs, batch_img_metas: List[dict]) -> torch.Tensor:
+        """The authors' ``_merge_mask`` rule on the last prediction set (see the class docstring).
+
+        Args:
+            outputs: ``forward``'s outputs.
+            batch_img_metas (list[dict]): Per image: ``ori_shape`` and the padding (``img_padding_size``
+                or ``padding_size``, left/right/top/bottom), used for the mask scores at the original size
+                as in their code; without ``ori_shape`` the scores use the unpadded input size.
+
+        Returns:
+            Tensor: B x 2 x H x W at the input size: channel 0 the chosen foreground mask's logits, channel
+            1 the chosen background mask's logits (0, i.e. probability 0.5, where the rule uses one pair).
+        """
+        if not self.joint_prediction:
+            raise ValueError("GroundQueryHead: decision_rule='authors_merge' needs the two ground queries; "
+                             'joint_prediction=False has one (use the default decision_rule)')
+        cls, masks = outputs[0][-1], outputs[1][-1]
+        size = self._input_size(batch_img_metas[0])
+        masks = F.interpolate(masks.float(), size=size, mode='bilinear', align_corners=self.align_corners)
+        probs = cls.float().softmax(dim=-1)[..., :NO_OBJECT]  # B x Q x 2 (fg, bg)
+        out = masks.new_zeros((masks.shape[0], 2) + masks.shape[-2:])
+        for b, meta in enumerate(batch_img_metas):
+            left, right, top, bottom = meta.get('img_padding_size', meta.get('padding_size', [0] * 4))
+            unpadded = masks[b:b + 1, :, top:masks.shape[-2] - bottom, left:masks.shape[-1] - right]
+            if 'ori_shape' in meta:
+                unpadded = F.interpolate(unpadded, size=tuple(meta['ori_shape'][:2]), mode='bilinear',
+                                         align_corners=self.align_corners)
+            soft = unpadded[0].flatten(1).sigmoid()  # Q x N
+            mask_scores = (soft * soft).sum(1) / (soft.sum(1) + 1e-6)
+            fg_query, bg_query = self.authors_merge_choice(probs[b] * mask_scores[:, None])
+            if fg_query is not None:
+                out[b, 0] = masks[b, fg_query]
+            if bg_query is not None:
+                out[b, 1] = masks[b, bg_query]
+        return out
+
+    @staticmethod
+    def authors_merge_choice(scores: torch.Tensor) -> Tuple[Optional[int], Optional[int]]:
+        """Which queries the authors' ``_merge_mask`` compares, from the (query, class) scores.
+
+        Their rule keeps the pairs scoring above 0.5, one per class in turn; with a foreground and a
+        background pair kept, the foreground query's mask is compared with the background query's.
+        Otherwise the best pair decides alone, against 0.5. (At most one pair per query can pass 0.5, as
+        ``p(fg) + p(bg) <= 1`` and the mask score is <= 1, so the order of their unsorted top-k does
+        not matter.)
+
+        Args:
+            scores (Tensor): Q x 2, ``p_q(c) * mask_score_q`` for c = foreground, background.
+
+        Returns:
+            tuple: ``(fg_query, bg_query)``; one of them is None when one pair decides alone (the result is
+            then ``sigmoid(mask) > 0.5`` for a foreground pair, ``0.5 > sigmoid(mask)`` for a background one).
+        """
+        kept = {}
+        for flat in scores.flatten().argsort(descending=True, stable=True).tolist():
+            query, label = divmod(flat, scores.shape[1])
+            if float(scores[query, label]) > 0.5 and label not in kept:
+                kept[label] = query
+        if len(kept) == 2:
+            return kept[FOREGROUND], kept[BACKGROUND]
+        query, label = divmod(int(scores.flatten().argmax()), scores.shape[1])
+        return (query, None) if label == FOREGROUND else (None, query)
 
     @staticmethod
     def fuse_ground_predictions(cls: torch.Tensor, mask_logits: torch.Tensor) -> torch.Tensor:

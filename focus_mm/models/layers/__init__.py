@@ -1,6 +1,5 @@
 """Building blocks shared by the necks and heads (not registered)."""
 from .masked_attention_decoder_layer import MaskedAttentionDecoderLayer
-from .mlp import MLP
 from .positional_encoding import SinePositionalEncoding2D
 
-__all__ = ['SinePositionalEncoding2D', 'MaskedAttentionDecoderLayer', 'MLP']
+__all__ = ['SinePositionalEncoding2D', 'MaskedAttentionDecoderLayer']

@@ -42,27 +42,3 @@ def point_dice_loss(logits: torch.Tensor, targets: torch.Tensor,
     numerator = 2 * (probs * targets).sum(dim=1)
     denominator = probs.sum(dim=1) + targets.sum(dim=1)
     return 1 - (numerator + 1) / (denominator + 1)
-
-
-def pairwise_point_bce(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """BCE cost of every prediction against every target on shared points.
-
-    Args:
-        logits (Tensor): Q x P. targets (Tensor): T x P. weights (Tensor): P point weights.
-
-    Returns:
-        Tensor: Q x T mean BCE over the valid points.
-    """
-    pos = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits), reduction='none')
-    neg = F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits), reduction='none')
-    cost = (pos * weights) @ targets.T + (neg * weights) @ (1 - targets).T
-    return cost / weights.sum().clamp_min(1.0)
-
-
-def pairwise_point_dice(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Dice cost of every prediction against every target on shared points (Q x P, T x P, P -> Q x T)."""
-    probs = logits.sigmoid() * weights
-    targets = targets * weights
-    numerator = 2 * probs @ targets.T
-    denominator = probs.sum(dim=1, keepdim=True) + targets.sum(dim=1)[None, :]
-    return 1 - (numerator + 1) / (denominator + 1)

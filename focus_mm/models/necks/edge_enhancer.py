@@ -3,6 +3,7 @@ import math
 from typing import List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 from mmcv.ops import MultiScaleDeformableAttention
 from mmengine.model import BaseModule
@@ -11,7 +12,8 @@ from torch import nn
 
 from mmseg.registry import MODELS
 from ..backbones.dinov2 import check_checkpoint_exists, load_state_dict_strict
-from .adapter_modules import InteractionBlock, level_layout, reference_points, resample_to_grid
+from .adapter_modules import (InteractionBlock, level_layout, reference_points, resample_to_grid,
+                              stretched_reference_points)
 from .simple_pyramid import SimplePyramid
 
 OUT_STRIDES = (4, 8, 16, 32)
@@ -39,6 +41,12 @@ class EdgeEnhancerNeck(BaseModule):
 
     With ``with_edge=False`` (the "EE off" ablation) there is no ResNet and no injector/extractor: the
     backbone runs its groups and a simple pyramid (transposed convs / pooling) makes the 4 levels.
+
+    Token placement follows the backbone's ``token_geometry``: ``'padded'`` (default) places tokens and
+    edge cells by pixel position (:func:`~.adapter_modules.reference_points`,
+    :func:`~.adapter_modules.resample_to_grid`); ``'authors'`` stretches every grid over the input as the
+    authors' adapter does (:func:`~.adapter_modules.stretched_reference_points` for the injectors and
+    extractors, ``F.interpolate`` of the group token maps onto the output grids).
 
     Args:
         embed_dims (int): ViT width D. Defaults to 1024 (DINOv2-L).
@@ -191,7 +199,8 @@ class EdgeEnhancerNeck(BaseModule):
         Returns:
             tuple[Tensor]: ``(f1, f2, f3, f4, prior)``: D-channel maps at strides 4/8/16/32 of the
             input (``ceil(H / s) x ceil(W / s)``), and the backbone's last-block patch-token map after
-            its final norm, ``B x D x ceil(H / p) x ceil(W / p)``.
+            its final norm, ``B x D x ceil(H / p) x ceil(W / p)`` (``floor`` with the backbone's
+            ``token_geometry='authors'``).
         """
         self._check_backbone(backbone)
         if self.with_edge:
@@ -212,7 +221,7 @@ class EdgeEnhancerNeck(BaseModule):
                 tokens = backbone.forward_group(tokens, index)
                 maps.append(self._token_map(backbone, tokens, hw))
             out_shapes = [(-(-img.shape[-2] // s), -(-img.shape[-1] // s)) for s in OUT_STRIDES]
-            feats = self.pyramid(maps, backbone.patch_size, out_shapes)
+            feats = self.pyramid(maps, backbone.patch_size, out_shapes, stretch=self._stretched(backbone))
         feats = [norm(f) for norm, f in zip(self.norms, feats)]
         return (*feats, backbone.prior_map(tokens, hw))
 
@@ -221,15 +230,29 @@ class EdgeEnhancerNeck(BaseModule):
         patches = tokens[:, backbone.num_extra_tokens:]
         return patches.transpose(1, 2).reshape(tokens.shape[0], -1, *hw)
 
+    @staticmethod
+    def _stretched(backbone: nn.Module) -> bool:
+        """Whether the backbone's token grid is stretched over the input (the authors' geometry)."""
+        geometry = getattr(backbone, 'token_geometry', 'padded')
+        if geometry not in ('padded', 'authors'):
+            raise ValueError(f"EdgeEnhancerNeck: unknown backbone token_geometry {geometry!r}; expected "
+                             "'padded' or 'authors'")
+        return geometry == 'authors'
+
     def _interact(self, backbone, tokens, hw, edge_img):
         device, patch, n_extra = tokens.device, backbone.patch_size, backbone.num_extra_tokens
+        stretched = self._stretched(backbone)
         c1, c2, c3, c4 = [proj(f) for proj, f in zip(self.edge_proj, self.edge_backbone(edge_img))]
         c_shapes = [tuple(f.shape[-2:]) for f in (c2, c3, c4)]
         c = torch.cat(
             [f.flatten(2).transpose(1, 2) + self.level_embed[i] for i, f in enumerate((c2, c3, c4))], dim=1)
-        inj_ref = reference_points([hw], [patch], c_shapes, OUT_STRIDES[1:], device)
+        if stretched:
+            inj_ref = stretched_reference_points([hw], len(c_shapes), device)
+            ext_ref = stretched_reference_points(c_shapes, 1, device)
+        else:
+            inj_ref = reference_points([hw], [patch], c_shapes, OUT_STRIDES[1:], device)
+            ext_ref = reference_points(c_shapes, OUT_STRIDES[1:], [hw], [patch], device)
         inj_shapes, inj_start = level_layout(c_shapes, device)
-        ext_ref = reference_points(c_shapes, OUT_STRIDES[1:], [hw], [patch], device)
         ext_shapes, ext_start = level_layout([hw], device)
 
         maps = []
@@ -247,7 +270,10 @@ class EdgeEnhancerNeck(BaseModule):
         # up(c2) has 2 * ceil(H / 8) rows >= ceil(H / 4) of c1: crop the extra bottom/right row.
         c1 = c1 + self.up(c2)[..., :c1.shape[-2], :c1.shape[-1]]
         feats = [c1, c2, c3, c4]
-        if self.add_vit_feature:
+        if self.add_vit_feature and stretched:
+            feats = [f + F.interpolate(m, size=f.shape[-2:], mode='bilinear', align_corners=False)
+                     for f, m in zip(feats, maps)]
+        elif self.add_vit_feature:
             feats = [f + resample_to_grid(m, patch, f.shape[-2:], s)
                      for f, m, s in zip(feats, maps, OUT_STRIDES)]
         return tokens, feats

@@ -2,6 +2,7 @@
 from typing import List, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 from torch import nn
 
@@ -31,18 +32,23 @@ class SimplePyramid(nn.Module):
         self.down32 = nn.MaxPool2d(2, 2, ceil_mode=True)
 
     def forward(self, maps: Sequence[torch.Tensor], patch_size: int,
-                out_shapes: Sequence[Tuple[int, int]]) -> List[torch.Tensor]:
+                out_shapes: Sequence[Tuple[int, int]], stretch: bool = False) -> List[torch.Tensor]:
         """Build the pyramid.
 
         Args:
             maps: 4 token maps (B x D x h x w) of stride ``patch_size``.
             patch_size (int): Stride of the token maps.
             out_shapes: Target sizes at strides 4, 8, 16, 32.
+            stretch (bool): Resize the token maps onto the stride-16 grid as if they covered the whole
+                input (the authors' token geometry) instead of by pixel position. Defaults to False.
 
         Returns:
             list[Tensor]: 4 maps of D channels with the sizes ``out_shapes``.
         """
-        grid16 = [resample_to_grid(m, patch_size, out_shapes[2], 16) for m in maps]
+        if stretch:
+            grid16 = [F.interpolate(m, size=out_shapes[2], mode='bilinear', align_corners=False) for m in maps]
+        else:
+            grid16 = [resample_to_grid(m, patch_size, out_shapes[2], 16) for m in maps]
         (h4, w4), (h8, w8) = out_shapes[0], out_shapes[1]
         return [
             self.up4(grid16[0])[..., :h4, :w4],

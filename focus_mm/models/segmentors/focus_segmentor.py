@@ -3,9 +3,12 @@ import inspect
 from typing import Dict, List, Optional
 
 import torch
+from mmengine.structures import PixelData
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from mmseg.utils import add_prefix
+
+from ..decode_heads.ground_query_head import decision_rule
 
 
 @MODELS.register_module()
@@ -26,11 +29,25 @@ class FocusSegmentor(EncoderDecoder):
     anything is built: a combination that cannot work fails with both switches named (see
     :func:`check_switch_combinations`).
 
+    ``test_cfg=dict(decision_rule='authors_merge')`` selects the authors' binary decision rule (see
+    ``GroundQueryHead``): the head then gives two logit maps (the chosen foreground and background masks),
+    and ``postprocess_result`` resizes both to the original size and keeps ``sigmoid(fg) > sigmoid(bg)``
+    as both the prediction and the probability map (their evaluator scores that binary mask).
+
     Arguments are those of ``EncoderDecoder``.
     """
 
     def __init__(self, backbone: dict, decode_head: dict, neck: Optional[dict] = None, **kwargs):
         check_switch_combinations(backbone, decode_head, neck)
+        test_cfg = kwargs.get('test_cfg') or {}
+        if decision_rule(test_cfg) == 'authors_merge':
+            if test_cfg.get('mode', 'whole') != 'whole':
+                raise ValueError(f"FocusSegmentor: test_cfg.decision_rule='authors_merge' decides on the whole "
+                                 f"image (as the authors' evaluator); test_cfg.mode={test_cfg['mode']!r} is not "
+                                 "supported with it, use mode='whole'")
+            if isinstance(decode_head, dict) and decode_head.get('joint_prediction', True) is False:
+                raise ValueError("FocusSegmentor: test_cfg.decision_rule='authors_merge' compares the two "
+                                 'ground queries; decode_head.joint_prediction=False has one')
         super().__init__(backbone=backbone, decode_head=decode_head, neck=neck, **kwargs)
         self._check_prior_patch_size()
 
@@ -45,6 +62,32 @@ class FocusSegmentor(EncoderDecoder):
             raise ValueError(f'FocusSegmentor: decode_head.prior_patch_size={head_patch} but the backbone\'s '
                              f'tokens are {vit_patch[0]} x {vit_patch[1]} pixels; set '
                              f'decode_head.prior_patch_size={vit_patch[0]}.')
+
+    def postprocess_result(self, seg_logits: torch.Tensor, data_samples: Optional[list] = None) -> list:
+        """mmseg's postprocessing; with ``decision_rule='authors_merge'``, the authors' binary comparison.
+
+        Args:
+            seg_logits (Tensor): B x 1 x H x W joint logits, or B x 2 x H x W (chosen foreground and
+                background mask logits) with the authors' rule.
+            data_samples (list[SegDataSample], optional): With the padding, flip and ``ori_shape``.
+
+        Returns:
+            list[SegDataSample]: ``seg_logits`` (probability) and ``pred_sem_seg`` at the original size.
+        """
+        if decision_rule(self.test_cfg) != 'authors_merge':
+            return super().postprocess_result(seg_logits, data_samples)
+        if seg_logits.dim() != 4 or seg_logits.shape[1] != 2:
+            raise ValueError(f"FocusSegmentor: decision_rule='authors_merge' expects B x 2 x H x W logits from "
+                             f'the decode head, got {tuple(seg_logits.shape)}')
+        # mmseg crops the padding, un-flips and resizes both maps bilinearly (as detectron2's
+        # sem_seg_postprocess); the comparison is made after the sigmoid, as in their float32 code.
+        samples = super().postprocess_result(seg_logits, data_samples)
+        for sample in samples:
+            logits = sample.seg_logits.data
+            foreground = (logits[0:1].sigmoid() > logits[1:2].sigmoid()).to(logits.dtype)
+            sample.set_data({'seg_logits': PixelData(data=foreground),
+                             'pred_sem_seg': PixelData(data=foreground.clone())})
+        return samples
 
     def extract_feat(self, inputs: torch.Tensor) -> List[torch.Tensor]:
         """Backbone (+ neck) features: 4 maps (strides 4..32), plus a token map when the neck gives one."""

@@ -1,9 +1,8 @@
-"""Tensor helpers of the ground-query head (not registered)."""
-from .box_ops import cxcywh_to_xyxy, generalized_iou, masks_to_boxes_cxcywh
+"""Helpers of the models (not registered): tensor helpers of the ground-query head, argument checks."""
+from .box_ops import masks_to_boxes_cxcywh
 from .pca_prior import pca_foreground_prior, resize_prior, valid_token_mask
-from .point_sample import point_sample, uncertain_point_coords
+from .renamed_args import refuse_old_arguments
 
 __all__ = [
-    'cxcywh_to_xyxy', 'generalized_iou', 'masks_to_boxes_cxcywh', 'pca_foreground_prior', 'resize_prior',
-    'valid_token_mask', 'point_sample', 'uncertain_point_coords'
+    'masks_to_boxes_cxcywh', 'pca_foreground_prior', 'resize_prior', 'valid_token_mask', 'refuse_old_arguments'
 ]

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from _tiny_models import single_thread
-from focus_mm.models.losses import GroundQueryMatcher, point_bce_loss, point_dice_loss
+from focus_mm.models.losses import point_bce_loss, point_dice_loss
 
 
 @pytest.fixture(autouse=True)
@@ -30,22 +30,35 @@ def test_weights_drop_ignored_points():
     assert point_bce_loss(logits, targets).item() > 5
 
 
-def test_matcher_pairs_masks_and_uses_weights():
+def _head(**kwargs):
+    from mmengine.config import ConfigDict
+    from mmseg.registry import MODELS
+
+    from _tiny_models import tiny_head_cfg
+    return MODELS.build(ConfigDict(tiny_head_cfg(num_points=500, **kwargs)))
+
+
+def test_matching_pairs_masks_and_classes():
     h = w = 16
     fg = torch.zeros(h, w)
     fg[4:12, 4:12] = 1
-    masks = torch.stack([fg, 1 - fg])  # targets: fg (label 0), bg (label 1)
-    labels = torch.tensor([0, 1])
+    target = dict(labels=torch.tensor([0, 1]), masks=torch.stack([fg, 1 - fg]), valid=torch.ones(h, w))
     mask_logits = torch.stack([1 - fg, fg]) * 40 - 20  # query 0 draws the bg, query 1 the fg
     cls_logits = torch.zeros(2, 3)
-    matcher = GroundQueryMatcher(num_points=500)
-    q, t = matcher(cls_logits, mask_logits, labels, masks, torch.ones(h, w))
+    head = _head()
+    q, t = head.match(cls_logits, mask_logits, target)
     assert dict(zip(q.tolist(), t.tolist())) == {0: 1, 1: 0}
     # Class evidence alone (mask costs off) can overrule the masks.
     cls_logits = torch.tensor([[9.0, 0.0, 0.0], [0.0, 9.0, 0.0]])
-    q, t = GroundQueryMatcher(cost_mask=0.0, cost_dice=0.0, num_points=500)(
-        cls_logits, mask_logits, labels, masks, torch.ones(h, w))
+    class_only = dict(type='HungarianAssigner', match_costs=[dict(type='ClassificationCost', weight=1.0)])
+    q, t = _head(assigner=class_only).match(cls_logits, mask_logits, target)
     assert dict(zip(q.tolist(), t.tolist())) == {0: 0, 1: 1}
     # One target only (an image without foreground): one query matched.
-    q, t = matcher(cls_logits, mask_logits, labels[1:], masks[1:], torch.ones(h, w))
+    one = dict(labels=target['labels'][1:], masks=target['masks'][1:], valid=target['valid'])
+    q, t = head.match(cls_logits, mask_logits, one)
     assert q.tolist() == [0] and t.tolist() == [0]
+
+
+def test_old_matcher_argument_is_refused_naming_the_assigner():
+    with pytest.raises(TypeError, match='HungarianAssigner.*num_matching_points'):
+        _head(matcher=dict(type='GroundQueryMatcher'))
