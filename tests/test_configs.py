@@ -32,6 +32,7 @@ def test_config_loads(path):
         assert cfg.default_scope == 'mmseg'
         assert 'focus_mm' in cfg.custom_imports['imports']
         assert cfg.model.type and cfg.train_dataloader and cfg.test_evaluator
+        assert dict(type='NonFiniteLossHook') in cfg.custom_hooks  # from _base_/default_runtime.py
 
 
 # One build per distinct architecture: the task variants of a size differ only in data and prompts.

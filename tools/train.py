@@ -2,7 +2,8 @@
 
 Examples:
     python tools/train.py configs/focus/focus_mini_1xb8-2k_sod-256x256.py
-    python tools/train.py CONFIG --work-dir work_dirs/x --resume          # latest checkpoint in work dir
+    python tools/train.py CONFIG --work-dir work_dirs/x --resume          # latest checkpoint in work dir,
+                                                                          # else load_from (logged)
     python tools/train.py CONFIG --resume work_dirs/x/iter_2.pth          # a given checkpoint
     bash tools/dist_train.sh CONFIG 2                                     # torchrun; gloo on CPU
 """
@@ -11,7 +12,7 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.runner import Runner
+from mmengine.runner import Runner, find_latest_checkpoint
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import add_cfg_options, check_work_dir, configure_launcher, load_config  # noqa: E402
@@ -56,9 +57,24 @@ def main():
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
+    resume_note = None
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        # mmengine's meaning of `resume=True` without a file: the latest checkpoint in the work dir, and
+        # when there is none, a normal start from `load_from`. Its runner, given resume=True and
+        # load_from=None, would start from scratch instead, so the choice is made here and logged.
+        latest = find_latest_checkpoint(cfg.work_dir)
+        if latest is not None:
+            if not osp.isfile(latest):
+                raise SystemExit(f'--resume: {osp.join(cfg.work_dir, "last_checkpoint")} names {latest}, which '
+                                 'does not exist. Pass --resume <checkpoint> or fix that file.')
+            cfg.resume = True
+            cfg.load_from = latest
+        else:
+            cfg.resume = False
+            start = (f'load_from={cfg.load_from}' if cfg.get('load_from') else
+                     'scratch (the config has no load_from)')
+            resume_note = (f'--resume: no checkpoint to resume from in {cfg.work_dir} (no last_checkpoint '
+                           f'file); starting from {start}.')
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise SystemExit(f'--resume: checkpoint not found: {args.resume}')
@@ -66,6 +82,8 @@ def main():
         cfg.load_from = args.resume
 
     runner = Runner.from_cfg(cfg)
+    if resume_note:
+        runner.logger.warning(resume_note)
     runner.train()
 
 

@@ -1,8 +1,9 @@
-"""Strict checkpoint loading with a message a user can act on."""
+"""Strict checkpoint loading for whole models (the API's name for :func:`focus_mm.utils.load_checkpoint_strict`)."""
 from typing import Optional
 
 import torch
-from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
+
+from ..utils import load_checkpoint_strict
 
 
 def load_model_checkpoint(model: torch.nn.Module, filename: str, map_location: str = 'cpu',
@@ -13,30 +14,15 @@ def load_model_checkpoint(model: torch.nn.Module, filename: str, map_location: s
     silently random network. Here a mismatch raises with the missing and unexpected keys listed.
 
     Args:
-        model (nn.Module): The model (unwrapped).
-        filename (str): Checkpoint path or URL.
+        model (nn.Module): The model.
+        filename (str): Checkpoint path, URL or mmengine scheme (read by the safe loader of
+            ``focus_mm.compat``).
         map_location (str): Where to put the tensors. Defaults to 'cpu'.
-        revise_keys (list, optional): ``(pattern, replacement)`` pairs applied to the keys.
+        revise_keys (list, optional): ``(pattern, replacement)`` pairs applied to the keys. Defaults to
+            stripping ``module.``.
 
     Returns:
         dict: The checkpoint (``meta`` included).
     """
-    checkpoint = _load_checkpoint(filename, map_location=map_location)
-    state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
-    if not isinstance(state, dict):
-        raise RuntimeError(f'{filename} is not a state dict or an mmengine checkpoint.')
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    wrong_shape = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
-    if missing or unexpected or wrong_shape:
-        def head(keys):
-            return ', '.join(keys[:8]) + (f' ... ({len(keys)} in all)' if len(keys) > 8 else '')
-
-        raise RuntimeError(
-            f'checkpoint {filename} does not fit this model (is it from another config?). '
-            f'missing keys: [{head(missing)}]; unexpected keys: [{head(unexpected)}]; '
-            f'shape mismatches: [{head(wrong_shape)}]. Use the config the checkpoint was trained with, '
-            'or convert foreign weights with tools/model_converters/.')
-    _load_checkpoint_to_model(model, checkpoint, strict=True, revise_keys=revise_keys or [(r'^module\.', '')])
-    return checkpoint
+    return load_checkpoint_strict(model, filename, revise_keys=revise_keys or [(r'^module\.', '')],
+                                  map_location=map_location)

@@ -3,7 +3,6 @@ import copy
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
@@ -111,8 +110,3 @@ def test_amp_optim_wrapper_stops_before_the_update(tmp_path):
         runner.train()
     for key, value in runner.model.state_dict().items():
         assert torch.equal(value, record.after[BAD_ITER - 1][key])
-
-
-def test_every_config_has_the_hook():
-    cfg = Config.fromfile('configs/focus/focus_mini_1xb8-300_sod-256x256.py')
-    assert dict(type='NonFiniteLossHook') in cfg.custom_hooks

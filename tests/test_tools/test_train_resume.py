@@ -89,3 +89,23 @@ def test_resume_continues_at_iteration_3_with_optimizer_state(tmp_path):
     ref = _load(straight / 'iter_3.pth')['state_dict']
     for key, value in ckpt3['state_dict'].items():
         assert torch.allclose(value.float(), ref[key].float(), atol=1e-6), key
+
+
+@pytest.mark.slow
+def test_resume_without_checkpoint_says_so_and_starts_from_load_from(tmp_path):
+    """mmengine's meaning of --resume in a work dir with no checkpoint: a normal start from load_from."""
+    _make_data(tmp_path / 'data')
+    source = tmp_path / 'source'
+    _train(tmp_path, 1, source)
+    empty = tmp_path / 'empty'
+    # lr 0 (AdamW's decay scales with lr too): the parameters after one step are the ones loaded.
+    log = _train(tmp_path, 1, empty, '--resume', '--cfg-options', f'load_from={source / "iter_1.pth"}',
+                 'optim_wrapper.optimizer.lr=0')
+    assert f'no checkpoint to resume from in {empty}' in log and f'load_from={source / "iter_1.pth"}' in log
+    assert 'resumed epoch' not in log and 'Iter(train) [1/1]' in log
+    loaded = _load(source / 'iter_1.pth')['state_dict']
+    after = _load(empty / 'iter_1.pth')['state_dict']
+    params = [k for k in loaded if not k.endswith(('running_mean', 'running_var', 'num_batches_tracked'))]
+    assert params
+    for key in params:
+        torch.testing.assert_close(after[key], loaded[key], msg=key)

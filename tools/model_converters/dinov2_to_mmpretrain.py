@@ -88,16 +88,18 @@ def convert_dinov2(state_dict: Dict[str, torch.Tensor],
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('src', help='official DINOv2 checkpoint (.pth)')
+    parser.add_argument('src', help='official DINOv2 checkpoint (.pth file or URL)')
     parser.add_argument('dst', help='output path of the mmpretrain-format checkpoint')
     parser.add_argument('--prefix', default='backbone.',
                         help='prefix of the output keys (default: backbone.)')
     args = parser.parse_args()
-    if not osp.isfile(args.src):
+    if '://' not in args.src and not osp.isfile(args.src):
         raise SystemExit(f'checkpoint not found: {args.src}. Official weights: '
                          'https://dl.fbaipublicfiles.com/dinov2/dinov2_vitl14/dinov2_vitl14_pretrain.pth '
                          '(vits14 / vitb14 / vitg14 and the _reg4 variants likewise).')
-    ckpt = torch.load(args.src, map_location='cpu', weights_only=True)
+    import focus_mm  # noqa: F401  (focus_mm.compat: the safe loader behind every checkpoint scheme)
+    from mmengine.runner.checkpoint import CheckpointLoader
+    ckpt = CheckpointLoader.load_checkpoint(args.src, map_location='cpu')
     for key in ('model', 'teacher', 'state_dict'):
         if isinstance(ckpt, dict) and isinstance(ckpt.get(key), dict):
             ckpt = ckpt[key]

@@ -29,16 +29,19 @@ decision rule (``test_cfg.decision_rule='authors_merge'``, their evaluator's ``_
 test loader's PIL decoding and resizing. The training configs (ours: padded geometry, our edge prior, M0,
 the joint rule) give other predictions from the same weights at any side that is not a multiple of 14
 (512 included), and everywhere through the edge branch, which was trained on their edge input.
-Not reproduced: their metric code (ours is pysodmetrics'; ``ForegroundMetric(paper_convention=True)``
+Exact only image by image, as their test loader runs: with several images in a batch, each is padded
+to the largest, and the padding enters the edge input and the token grid (``tools/test.py`` uses batch
+size 1; ``FocusInferencer`` / ``tools/infer.py`` batch 4 images by default and decode with their own
+reader, not PIL: use batch size 1 there). Not reproduced: their metric code (ours is pysodmetrics'; ``ForegroundMetric(paper_convention=True)``
 gives their BER and AUC conventions) and float rounding (their attention and deformable-attention
 kernels differ from ours).
 
-Checkpoints are read with the project's safe loader (``FOCUS_TRUSTED_CHECKPOINTS=1`` allows a full
-unpickle, needed for detectron2 ``.pkl`` files, which hold numpy arrays).
+Checkpoints (paths or URLs) are read with the project's safe loader (``focus_mm.compat``), detectron2
+``.pkl`` files (numpy arrays) with torch's restricted unpickler; ``FOCUS_TRUSTED_CHECKPOINTS=1`` allows
+a full unpickle of a file that holds other objects.
 """
 import argparse
 import os.path as osp
-import pickle
 import re
 import sys
 from collections import OrderedDict
@@ -298,18 +301,16 @@ def reference_shapes(config: str) -> Dict[str, Tuple[int, ...]]:
 
 def load_authors_checkpoint(path: str) -> Dict[str, torch.Tensor]:
     """Their state dict from a detectron2 ``.pth`` (``{'model': ...}``) or ``.pkl`` (numpy) file."""
-    if not osp.isfile(path):
+    if '://' not in path and not osp.isfile(path):
         raise SystemExit(f'checkpoint not found: {path}. The authors publish theirs at '
                          'https://huggingface.co/geshang/focus_{large,giant}_{cod,sod,sd,dbd,fd}.')
-    from focus_mm.compat import load_local_checkpoint, trusted_full_load_allowed
-    if path.endswith('.pkl'):
-        if not trusted_full_load_allowed():
-            raise SystemExit(f'{path} is a detectron2 pickle; reading it runs a full unpickle. If you '
-                             'trust the file, set FOCUS_TRUSTED_CHECKPOINTS=1.')
-        with open(path, 'rb') as f:
-            ckpt = pickle.load(f, encoding='latin1')
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from focus_mm.compat import safe_unpickle
+    if path.endswith('.pkl'):  # a plain pickle of numpy arrays: same policy, torch's restricted unpickler
+        ckpt = safe_unpickle(path)
     else:
-        ckpt = load_local_checkpoint(path, map_location='cpu')
+        ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     for key in ('model', 'state_dict'):
         if isinstance(ckpt, dict) and isinstance(ckpt.get(key), dict):
             ckpt = ckpt[key]
@@ -321,10 +322,10 @@ def load_authors_checkpoint(path: str) -> Dict[str, torch.Tensor]:
 def load_final_norm(path: str) -> Dict[str, torch.Tensor]:
     """``backbone.ln1`` from a DINOv2 checkpoint: mmpretrain (``backbone.ln1.*``/``ln1.*``) or official
     facebookresearch (``norm.*``) format."""
-    from focus_mm.compat import load_local_checkpoint
-    if not osp.isfile(path):
+    from mmengine.runner.checkpoint import CheckpointLoader
+    if '://' not in path and not osp.isfile(path):
         raise SystemExit(f'--final-norm-from: file not found: {path}')
-    ckpt = load_local_checkpoint(path, map_location='cpu')
+    ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     ckpt = ckpt.get('state_dict', ckpt)
     for prefix in ('backbone.ln1.', 'ln1.', 'norm.'):
         if f'{prefix}weight' in ckpt and f'{prefix}bias' in ckpt:

@@ -32,20 +32,18 @@ Token geometry (``token_geometry``):
   the token grid as *stretched* over the whole input: token ``i`` of ``h`` is placed at ``(i + 0.5) / h``
   of the input's height, whatever the pixels it was computed from.
 """
-import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from mmcv.cnn.bricks.drop import DropPath
-from mmengine.logging import print_log
-from mmengine.runner.checkpoint import CheckpointLoader
 from mmpretrain.models.backbones.vision_transformer import VisionTransformer
 from mmpretrain.models.utils import resize_pos_embed
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from mmseg.registry import MODELS
+from ...utils import check_checkpoint_exists, load_checkpoint_strict
 
 # mmpretrain-format DINOv2 weights (headless configs ``configs/dinov2/vit-*-p14_dinov2-pre_headless.py``).
 DINOV2_URLS = {
@@ -70,73 +68,6 @@ _ARCH_ALIASES = {
 _HINT_WEIGHTS = ('mmpretrain-format DINOv2 weights: ' + ', '.join(f'{k}: {v}' for k, v in DINOV2_URLS.items())
                  + '. Official facebookresearch checkpoints (dinov2_vit*14[_reg4]_pretrain.pth) must '
                  'first be converted with tools/model_converters/dinov2_to_mmpretrain.py.')
-
-
-def is_remote(path: str) -> bool:
-    """Whether ``path`` is a URL or an mmengine scheme (``torchvision://``...) rather than a file."""
-    return '://' in path
-
-
-def check_checkpoint_exists(path: Optional[str], what: str, hint: str) -> None:
-    """Fail early (at build time) when a local checkpoint file is missing.
-
-    Args:
-        path (str, optional): Local path or URL; ``None`` and URLs are not checked.
-        what (str): What the weights are for, used in the message.
-        hint (str): Where to get the weights.
-    """
-    if path is None or is_remote(path):
-        return
-    if not osp.isfile(osp.expanduser(path)):
-        raise FileNotFoundError(f'{what}: checkpoint file not found: {path}. {hint}')
-
-
-def load_state_dict_strict(module: nn.Module,
-                           path: str,
-                           what: str,
-                           hint: str,
-                           prefix: Optional[str] = None,
-                           ignore_keys: Sequence[str] = ()) -> None:
-    """Load a checkpoint into ``module`` and fail on any missing or unexpected key.
-
-    mmengine's ``Pretrained`` initialiser only warns on a mismatch, which leaves a silently partial
-    model; here the missing and unexpected keys are listed in the error instead.
-
-    Args:
-        module (nn.Module): Target module.
-        path (str): Local path or URL understood by mmengine's ``CheckpointLoader``.
-        what (str): Name of the weights, for messages.
-        hint (str): What to do when the keys do not fit.
-        prefix (str, optional): Keep only keys starting with it and strip it (e.g. ``'backbone.'``).
-            ``None``: ``'backbone.'`` when some key starts with it, else no prefix.
-        ignore_keys (Sequence[str]): Checkpoint keys dropped before loading (logged).
-    """
-    check_checkpoint_exists(path, what, hint)
-    ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
-    state = ckpt
-    for key in ('state_dict', 'model'):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
-    if prefix is None and any(k.startswith('backbone.') for k in state):
-        prefix = 'backbone.'  # a whole-model checkpoint (mmpretrain classifier): keep its backbone
-    if prefix:
-        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-        if not state:
-            raise RuntimeError(f'{what}: no key of {path} starts with prefix {prefix!r}. {hint}')
-    dropped = [k for k in state if k in ignore_keys]
-    if dropped:
-        print_log(f'{what}: ignoring checkpoint keys {dropped}', logger='current')
-        state = {k: v for k, v in state.items() if k not in ignore_keys}
-    try:
-        result = module.load_state_dict(state, strict=False)
-    except RuntimeError as err:  # shape mismatches
-        raise RuntimeError(f'{what}: {path} does not fit the model: {err}. {hint}') from err
-    if result.missing_keys or result.unexpected_keys:
-        missing, unexpected = result.missing_keys, result.unexpected_keys
-        raise RuntimeError(f'{what}: {path} does not fit the model.\n'
-                           f'  missing keys ({len(missing)}): {missing}\n'
-                           f'  unexpected keys ({len(unexpected)}): {unexpected}\n{hint}')
-    print_log(f'{what}: loaded {len(state)} tensors from {path}', logger='current')
 
 
 TOKEN_GEOMETRIES = ('padded', 'authors')
@@ -298,7 +229,7 @@ class DINOv2(VisionTransformer):
         if self._pretrained is None:
             super().init_weights()
             return
-        load_state_dict_strict(
+        load_checkpoint_strict(
             self,
             self._pretrained['checkpoint'],
             what='DINOv2',

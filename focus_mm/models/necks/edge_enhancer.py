@@ -11,7 +11,7 @@ from mmengine.model.weight_init import trunc_normal_
 from torch import nn
 
 from mmseg.registry import MODELS
-from ..backbones.dinov2 import check_checkpoint_exists, load_state_dict_strict
+from ...utils import check_checkpoint_exists, load_checkpoint_strict
 from .adapter_modules import (InteractionBlock, level_layout, reference_points, resample_to_grid,
                               stretched_reference_points)
 from .simple_pyramid import SimplePyramid
@@ -154,9 +154,8 @@ class EdgeEnhancerNeck(BaseModule):
             for block in self.interactions:
                 nn.init.constant_(block.injector.gamma, self.init_gamma)
             if self.edge_pretrained:
-                load_state_dict_strict(self.edge_backbone, self.edge_pretrained,
-                                       'EdgeEnhancerNeck edge ResNet', _EDGE_HINT, prefix='',
-                                       ignore_keys=('fc.weight', 'fc.bias'))
+                load_checkpoint_strict(self.edge_backbone, self.edge_pretrained, 'EdgeEnhancerNeck edge ResNet',
+                                       _EDGE_HINT, ignore_keys=('fc.weight', 'fc.bias'))
 
     @staticmethod
     def _init_adapter_module(m: nn.Module) -> None:

@@ -1,0 +1,73 @@
+"""The installed package: configs by package scope (``focus_mm::``) and the wheel's contents."""
+import os.path as osp
+import subprocess
+import sys
+import zipfile
+
+import pytest
+from mmengine.config import Config
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+FOCUS_L_SOD = 'focus/focus_dinov2-l_2xb4-20k_sod-512x512.py'
+
+
+def _without_scope(node):
+    """A config as plain data, without the ``_scope_`` keys that package-scoped inheritance adds."""
+    if isinstance(node, dict):
+        return {k: _without_scope(v) for k, v in node.items() if k != '_scope_'}
+    if isinstance(node, (list, tuple)):
+        return [_without_scope(v) for v in node]
+    return node
+
+
+def test_user_config_outside_the_repo_inherits_by_package_scope(tmp_path):
+    user = tmp_path / 'my_focus_sod.py'
+    user.write_text(f"_base_ = ['focus_mm::{FOCUS_L_SOD}']\n"
+                    'train_cfg = dict(max_iters=1234)\n')
+    cfg = Config.fromfile(str(user))
+    ref = Config.fromfile(osp.join(REPO, 'configs', FOCUS_L_SOD))
+    assert ref.train_cfg.max_iters != 1234 and cfg.train_cfg.max_iters == 1234
+    assert cfg.train_cfg.val_interval == ref.train_cfg.val_interval  # the rest of the dict is inherited
+    mine, theirs = _without_scope(cfg.to_dict()), _without_scope(ref.to_dict())
+    mine['train_cfg'].pop('max_iters'), theirs['train_cfg'].pop('max_iters')
+    assert mine == theirs
+    assert cfg.model.type == 'FocusSegmentor' and cfg.model.backbone.type == 'DINOv2'
+
+
+def test_package_scoped_config_builds_its_model(tmp_path):
+    """Inheritance by package scope tags the dicts with scope 'focus_mm': the registries resolve it."""
+    from mmengine.registry import DATASETS, MODELS, init_default_scope
+
+    from focus_mm.utils import offline_model_cfg
+
+    user = tmp_path / 'my_mini.py'
+    user.write_text("_base_ = ['focus_mm::focus/focus_mini_1xb8-300_sod-256x256.py']\n"
+                    'model = dict(decode_head=dict(num_decoder_layers=2))\n')
+    cfg = Config.fromfile(str(user))
+    assert cfg.model._scope_ == 'focus_mm'
+    init_default_scope(cfg.default_scope)
+    model = MODELS.build(offline_model_cfg(cfg.model))  # mmengine's root registry, as the Runner builds
+    assert type(model).__name__ == 'FocusSegmentor' and len(model.decode_head.layers) == 2
+    dataset = cfg.train_dataloader.dataset
+    assert dataset._scope_ == 'focus_mm'
+    with DATASETS.switch_scope_and_registry(dataset._scope_) as registry:  # as build_from_cfg does
+        assert registry.scope == 'focus_mm' and registry.get(dataset.type).__name__ == dataset.type
+
+
+@pytest.mark.slow
+def test_wheel_holds_the_package_and_the_configs(tmp_path):
+    proc = subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '--no-index',
+                           '-q', '-w', str(tmp_path), REPO], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    wheels = [f for f in tmp_path.iterdir() if f.suffix == '.whl']
+    assert len(wheels) == 1, wheels
+    names = set(zipfile.ZipFile(wheels[0]).namelist())
+    assert 'focus_mm/__init__.py' in names and 'focus_mm/compat.py' in names
+    assert 'focus_mm/models/backbones/dinov2.py' in names
+    assert 'focus_mm/.mim/model-index.yml' in names
+    repo_configs = set()
+    for root, _, files in __import__('os').walk(osp.join(REPO, 'configs')):
+        repo_configs |= {osp.relpath(osp.join(root, f), REPO) for f in files if f.endswith('.py')}
+    shipped = {n[len('focus_mm/.mim/'):] for n in names if n.startswith('focus_mm/.mim/configs/')}
+    assert repo_configs and shipped == repo_configs
+    assert not any(n.startswith(('tests/', 'tools/', 'configs/')) for n in names)
