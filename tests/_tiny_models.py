@@ -47,7 +47,8 @@ def tiny_clip_loss_cfg(**kwargs) -> dict:
 
 def tiny_pixel_decoder_cfg(**kwargs) -> dict:
     """The real ``FocusPixelDecoder`` with one encoder layer (widths follow the head)."""
-    cfg = dict(type='FocusPixelDecoder', num_encoder_layers=1, num_heads=4, num_points=2, ffn_channels=64)
+    cfg = dict(type='FocusPixelDecoder', num_encoder_layers=1, num_heads=4, num_points=2,
+               feedforward_channels=64)
     cfg.update(kwargs)
     return cfg
 
@@ -93,7 +94,7 @@ def tiny_focus_segmentor_cfg(prior: bool = True, **head_kwargs) -> dict:
         data_preprocessor=dict(type='FocusDataPreProcessor', size_divisor=32),
         backbone=dict(type='DINOv2', arch=copy.deepcopy(TINY_VIT_ARCH), img_size=42,
                       interaction_groups=[[0, 0], [1, 1], [2, 2], [3, 3]]),
-        neck=dict(type='EdgeEnhancerNeck', embed_dims=VIT_DIMS, num_heads=4, n_points=2,
+        neck=dict(type='EdgeEnhancerNeck', embed_dims=VIT_DIMS, num_heads=4, num_points=2,
                   edge_backbone=copy.deepcopy(NARROW_RESNET18), norm_cfg=dict(type='BN')),
         decode_head=tiny_head_cfg([VIT_DIMS] * 4, prior_index=4 if prior else None, **head_kwargs),
         train_cfg=dict(),

@@ -142,7 +142,7 @@ def test_entry_points_refuse_the_payload(hub, monkeypatch, tmp_path):
                       init_cfg=dict(type='Pretrained', checkpoint=url))
     with pytest.raises(UnsafeCheckpointError):
         backbone.init_weights()
-    neck = EdgeEnhancerNeck(embed_dims=32, num_heads=4, n_points=2, edge_backbone=NARROW_RESNET18,
+    neck = EdgeEnhancerNeck(embed_dims=32, num_heads=4, num_points=2, edge_backbone=NARROW_RESNET18,
                             norm_cfg=dict(type='BN'), edge_pretrained='torchvision://resnet50')
     with pytest.raises(UnsafeCheckpointError):
         neck.init_weights()

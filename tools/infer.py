@@ -9,6 +9,7 @@ Examples:
     python tools/infer.py photo.jpg CONFIG CHECKPOINT --out-dir outputs/
     python tools/infer.py my_folder/ CONFIG CHECKPOINT --out-dir outputs/ --batch-size 8
     python tools/infer.py "shots/*.png" CONFIG CHECKPOINT --device cuda
+    python tools/infer.py my_folder/ CONFIG model.onnx --backend onnxruntime   # see docs/deployment.md
 A file that cannot be read is reported and skipped; the exit code is 1 when any image failed.
 """
 import argparse
@@ -30,11 +31,13 @@ def parse_args():
     parser = argparse.ArgumentParser(description='Foreground segmentation of images with a focus_mm model')
     parser.add_argument('inputs', help='an image file, a folder of images, or a glob pattern (quote it)')
     parser.add_argument('config', help='model config')
-    parser.add_argument('checkpoint', help='model checkpoint')
+    parser.add_argument('checkpoint', help='model checkpoint (.pth), or the .onnx file with --backend onnxruntime')
     parser.add_argument('--out-dir', default='outputs', help='where the PNGs go (default: outputs/)')
     parser.add_argument('--batch-size', type=int, default=4)
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda[:N]'")
     parser.add_argument('--alpha', type=float, default=0.5, help='overlay opacity')
+    parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default='pytorch',
+                        help='onnxruntime: run an export of tools/deployment/pytorch2onnx.py (CPU)')
     return parser.parse_args()
 
 
@@ -84,7 +87,8 @@ def main():
     from mmengine.utils import ProgressBar
 
     from focus_mm.apis import FocusInferencer, read_image
-    inferencer = FocusInferencer(args.config, args.checkpoint, device=args.device, batch_size=args.batch_size)
+    inferencer = FocusInferencer(args.config, args.checkpoint, device=args.device, batch_size=args.batch_size,
+                                 backend=args.backend)
 
     # Read every file first, so that one bad file is reported and the rest still run in full batches.
     failed, readable, used = [], [], set()

@@ -114,7 +114,7 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   log "installing the OpenMMLab stack and focus_mm (editable)"
   "${PIP[@]}" install --no-deps "mmengine==0.10.7" "mmsegmentation==1.2.2" "mmpretrain==1.2.0"
   # pip's resolver then reports mmengine's/mmcv's missing opencv-python: expected (see above), filtered.
-  "${PIP[@]}" install --no-build-isolation -e "$REPO[tests]" 2>&1 \
+  "${PIP[@]}" install --no-build-isolation -e "$REPO[tests,deploy]" 2>&1 \
     | { grep -v -E "pip's dependency resolver does not currently|requires opencv-python>=3, which is not installed" >&2 || true; } \
     || die "pip install -e . failed (see the pip output above)"
   "$PY" -m pip uninstall -y -q opencv-python >/dev/null 2>&1 || true

@@ -1,9 +1,9 @@
 """Public Python API: inference and checkpoint helpers."""
 from .checkpoint import load_model_checkpoint
-from .export import LogitsExportWrapper, export_torchscript
+from .export import LogitsExportWrapper, OnnxExportWrapper, export_onnx, export_torchscript, onnx_parity
 from .inferencer import FocusInferencer, ForegroundPrediction, read_image
 
 __all__ = [
-    'FocusInferencer', 'ForegroundPrediction', 'LogitsExportWrapper', 'export_torchscript', 'load_model_checkpoint',
-    'read_image'
+    'FocusInferencer', 'ForegroundPrediction', 'LogitsExportWrapper', 'OnnxExportWrapper', 'export_onnx',
+    'export_torchscript', 'load_model_checkpoint', 'onnx_parity', 'read_image'
 ]

@@ -60,9 +60,13 @@ class FocusInferencer:
 
     Args:
         config (str | Config): The model's config file or object.
-        checkpoint (str, optional): Weights to load (strictly: every key must fit).
+        checkpoint (str, optional): Weights to load (strictly: every key must fit); with
+            ``backend='onnxruntime'`` the ``.onnx`` file from ``tools/deployment/pytorch2onnx.py``.
         device (str): 'cpu', 'cuda', 'cuda:1'... Defaults to 'cpu'.
         batch_size (int): Images per forward pass. Defaults to 4.
+        backend (str): ``'pytorch'`` or ``'onnxruntime'`` (CPU; same pipeline and outputs, see
+            ``focus_mm.apis.onnx_backend``; a graph exported for one size gets every image resized to
+            it). Defaults to 'pytorch'.
 
     Example:
         >>> inferencer = FocusInferencer('configs/focus/<config>.py', 'work_dirs/x/iter_2000.pth')
@@ -72,12 +76,26 @@ class FocusInferencer:
     """
 
     def __init__(self, config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'cpu',
-                 batch_size: int = 4):
+                 batch_size: int = 4, backend: str = 'pytorch'):
         import focus_mm  # noqa: F401  (registers our modules)
         from mmseg.registry import MODELS
 
         cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
         init_default_scope(cfg.get('default_scope', 'mmseg'))
+        self.device = device
+        self.batch_size = batch_size
+        if backend == 'onnxruntime':
+            from .onnx_backend import OnnxRuntimeSegmentor, resize_to_graph
+            if checkpoint is None or device != 'cpu':
+                raise ValueError('FocusInferencer(backend="onnxruntime") needs the .onnx file as checkpoint '
+                                 f'and device="cpu", got checkpoint={checkpoint!r}, device={device!r}')
+            self.model = OnnxRuntimeSegmentor(cfg, checkpoint)
+            steps = self._inference_pipeline(cfg)
+            self.pipeline = Compose(resize_to_graph(steps, self.model.fixed_shape)
+                                    if self.model.fixed_shape else steps)
+            return
+        if backend != 'pytorch':
+            raise ValueError(f"FocusInferencer: backend must be 'pytorch' or 'onnxruntime', got {backend!r}")
         # The checkpoint replaces any pretrained initialisation; the CLIP refiner is training-only.
         # One process: SyncBN becomes BN either way.
         if checkpoint is not None:
@@ -87,8 +105,6 @@ class FocusInferencer:
         if checkpoint is not None:
             load_model_checkpoint(self.model, checkpoint)
         self.model.to(device).eval()
-        self.device = device
-        self.batch_size = batch_size
         self.pipeline = Compose(self._inference_pipeline(cfg))
 
     @staticmethod

@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 from mmcv.ops import MultiScaleDeformableAttention
 from mmengine.config import Config
-from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from focus_mm.datasets.transforms import EdgePrior
@@ -31,9 +30,10 @@ STD = np.array([58.395, 57.12, 57.375], np.float32)
 
 
 def tiny_pair(geometry):
-    backbone = DINOv2(arch=dict(embed_dims=D, num_layers=4, num_heads=2, feedforward_channels=64), img_size=42,
+    arch = dict(embed_dims=D, num_layers=4, num_heads=2, feedforward_channels=64)
+    backbone = DINOv2(arch=arch, img_size=42,
                       interaction_groups=[[0, 0], [1, 1], [2, 2], [3, 3]], token_geometry=geometry)
-    neck = EdgeEnhancerNeck(embed_dims=D, num_heads=4, n_points=2, norm_cfg=dict(type='BN'),
+    neck = EdgeEnhancerNeck(embed_dims=D, num_heads=4, num_points=2, norm_cfg=dict(type='BN'),
                             edge_backbone=dict(type='ResNet', depth=18, base_channels=8, stem_channels=8,
                                                out_indices=(0, 1, 2, 3), zero_init_residual=False))
     backbone.init_weights(), neck.init_weights()
@@ -59,10 +59,12 @@ def test_token_grid_at_512(geometry, grid):
         tokens, hw = backbone.prepare_tokens(img)
         # independent: the patch convolution over the image cut (authors) or zero-padded (ours) to 14 * grid
         weight, bias = backbone.patch_embed.projection.weight, backbone.patch_embed.projection.bias
-        canvas = F.pad(img, (0, max(0, 14 * grid - 512), 0, max(0, 14 * grid - 512)))[..., :14 * grid, :14 * grid]
+        extra = max(0, 14 * grid - 512)
+        canvas = F.pad(img, (0, extra, 0, extra))[..., :14 * grid, :14 * grid]
         patches = F.conv2d(canvas, weight, bias, stride=14).flatten(2).transpose(1, 2)
-        pos = F.interpolate(backbone.pos_embed[:, 1:].reshape(1, 3, 3, D).permute(0, 3, 1, 2), size=(grid, grid),
-                            mode='bicubic', align_corners=False).flatten(2).transpose(1, 2)
+        pos_grid = backbone.pos_embed[:, 1:].reshape(1, 3, 3, D).permute(0, 3, 1, 2)
+        pos = F.interpolate(pos_grid, size=(grid, grid), mode='bicubic',
+                            align_corners=False).flatten(2).transpose(1, 2)
     assert hw == (grid, grid) and tokens.shape == (1, 1 + grid * grid, D)
     torch.testing.assert_close(tokens[:, 1:], patches + pos, atol=1e-5, rtol=1e-5)
 
@@ -111,7 +113,7 @@ def test_reference_points_at_512(geometry):
     torch.testing.assert_close(c2_first_row[:, 0], expected_x)
     # the stride-32 level's last cell
     last = ext_ref[0, -1, 0]
-    expected_last = torch.full((2, ), 15.5 / 16) if geometry == 'authors' else torch.full((2, ), 15.5 * 32 / 518)
+    expected_last = torch.full((2, ), 15.5 / 16 if geometry == 'authors' else 15.5 * 32 / 518)
     torch.testing.assert_close(last, expected_last)
 
 
@@ -335,6 +337,7 @@ def test_compat_config_takes_the_converted_checkpoint():
     spec = importlib.util.spec_from_file_location('focus_official_to_mm', path)
     conv = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(conv)
-    compat = conv.reference_shapes(osp.join(REPO, 'configs/focus/authors_compat/focus_large_sod_authors-compat.py'))
+    compat = conv.reference_shapes(
+        osp.join(REPO, 'configs/focus/authors_compat/focus_large_sod_authors-compat.py'))
     train = conv.reference_shapes(osp.join(REPO, 'configs/focus/focus_dinov2-l_2xb4-20k_sod-512x512.py'))
     assert compat == train and len(compat) > 1000

@@ -2,6 +2,7 @@
 
     python tools/analysis_tools/benchmark.py configs/focus/focus_dinov2-l_2xb4-20k_sod-512x512.py \
         --shape 512 512 --iters 3 --warmup 1 --train-iters 2 [--json bench.json]
+    python tools/analysis_tools/benchmark.py CONFIG --shape 256 256 --backend pytorch onnxruntime --threads 2
 
 Prints, for one configuration and one device:
 
@@ -19,6 +20,13 @@ Inputs: a random smooth uint8 image through the real ``EdgePrior`` transform (it
 reported too) and, for training, a random elliptic foreground mask. Weights are random (speed does not
 depend on them); pretrained files and the CLIP refiner are left out (nothing is downloaded), so the
 training step has no CLIP loss. On CPU, AMP optimizer wrappers are replaced by a plain one.
+
+Backends (``--backend pytorch onnxruntime``): inference only, both backends in one run on the same
+synthetic batch and the same thread count (torch's threads = ONNX Runtime's intra-op threads, inter-op
+off); each runs its whole ``test_step`` (data preprocessor, network, mmseg's post-processing), the
+ONNX graph being exported from the same random weights at ``--shape`` (or ``--onnx FILE``). Prints per
+backend the latency, images/s, the memory the model/session took when loaded and the peak during the
+runs, the latency ratio, and how far the two outputs are apart. Nothing else (training, FLOPs) runs.
 
 Memory: on CUDA the allocator's peak (``max_memory_allocated``); on CPU the peak resident set size of
 the process sampled every 5 ms over the warm-up and timed runs, and its increase over the size before
@@ -303,6 +311,89 @@ def format_report(r: dict) -> str:
     return '\n'.join(lines)
 
 
+# ----------------------------------------------------------------------------- backends side by side
+def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 512), batch_size: int = 1,
+                 iters: int = 3, warmup: int = 1, threads: Optional[int] = None, onnx_path: Optional[str] = None,
+                 cfg_options: Optional[dict] = None) -> dict:
+    """Inference latency and memory of each backend on the same inputs and threads (CPU; see the
+    module docstring)."""
+    import copy
+    import tempfile
+
+    from _common import load_config
+    from focus_mm.apis.export import export_onnx
+    from focus_mm.apis.onnx_backend import OnnxRuntimeSegmentor
+
+    if threads:
+        torch.set_num_threads(threads)
+    threads = torch.get_num_threads()
+    cfg = load_config(config, cfg_options)
+    model = get_flops.build_model(config, cfg_options, 'cpu')
+    channels = get_flops.input_channels(model)
+    batch, edge_ms = synthetic_batch(shape, batch_size, channels, with_gt=False)
+    result = {'config': config, 'machine': machine_info('cpu', threads),
+              'input': dict(batch_size=batch_size, channels=channels, height=shape[0], width=shape[1]),
+              'params': sum(p.numel() for p in model.parameters()), 'edge_prior_ms_per_image': edge_ms,
+              'backends': {}}
+    probs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        if 'onnxruntime' in backends and onnx_path is None:
+            onnx_path = osp.join(tmp, 'model.onnx')
+            export_onnx(model, onnx_path, shape, batch_size=batch_size)
+            result['onnx'] = f'exported at {shape[0]}x{shape[1]} from the same random weights'
+        elif onnx_path is not None:
+            result['onnx'] = onnx_path
+        for backend in backends:
+            before = _rss_bytes()
+            if backend == 'pytorch':
+                runner = model  # already built: its load_mb is 0 (the weights are in the process anyway)
+            elif backend == 'onnxruntime':
+                runner = OnnxRuntimeSegmentor(cfg, onnx_path, threads=threads)
+            else:
+                raise ValueError(f'unknown backend {backend!r}: pytorch or onnxruntime')
+            load_mb = (_rss_bytes() - before) / 2**20
+            data = copy.deepcopy(batch)  # test_step writes its results into the data samples
+            samples = []
+
+            def step():
+                with torch.no_grad():
+                    samples[:] = runner.test_step(data)
+
+            out = time_calls(step, iters, warmup, 'cpu')
+            out['images_per_s'] = batch_size / out['mean_s']
+            out['load_mb'] = load_mb
+            result['backends'][backend] = out
+            probs[backend] = torch.stack([s.seg_logits.data for s in samples])
+    if 'pytorch' in probs and 'onnxruntime' in probs:
+        torch_prob, ort_prob = probs['pytorch'], probs['onnxruntime']
+        result['ratio_pytorch_over_onnxruntime'] = (result['backends']['pytorch']['mean_s']
+                                                    / result['backends']['onnxruntime']['mean_s'])
+        result['max_prob_diff'] = (torch_prob - ort_prob).abs().max().item()
+        result['mask_agreement'] = ((torch_prob > 0.5) == (ort_prob > 0.5)).float().mean().item()
+    return result
+
+
+def format_backends(r: dict) -> str:
+    m, i = r['machine'], r['input']
+    lines = [f'{r["config"]}',
+             f'  machine: {m.get("name")} (cpu, {m["threads"]} threads for both backends, torch {m["torch"]}, '
+             f'load {m.get("load_average_1min", 0):.1f}); params {r["params"]:,}; random weights',
+             f'  input: {i["batch_size"]} x {i["channels"]} x {i["height"]} x {i["width"]}, the same batch for '
+             f'every backend; each timing is the whole test_step (pre-processing, network, post-processing)',
+             f'  {"backend":12s} {"mean ms":>9s} {"median":>9s} {"min":>9s} {"images/s":>9s} {"load MB":>8s} '
+             f'{"peak MB":>8s} {"+MB runs":>8s}']
+    for name, s in r['backends'].items():
+        lines.append(f'  {name:12s} {s["mean_s"] * 1e3:9.1f} {s["median_s"] * 1e3:9.1f} {s["min_s"] * 1e3:9.1f} '
+                     f'{s["images_per_s"]:9.3f} {s["load_mb"]:8.0f} {s["peak_mb"]:8.0f} {s["increase_mb"]:8.0f}')
+    if 'ratio_pytorch_over_onnxruntime' in r:
+        lines.append(f'  onnxruntime is {r["ratio_pytorch_over_onnxruntime"]:.2f} x as fast as pytorch '
+                     f'(mean latency ratio); outputs: max |probability diff| {r["max_prob_diff"]:.2e}, '
+                     f'equal mask pixels {r["mask_agreement"]:.4%} (PyTorch: eigh prior, ONNX: power iteration)')
+    if r.get('onnx'):
+        lines.append(f'  onnx: {r["onnx"]}')
+    return '\n'.join(lines)
+
+
 def main(argv=None) -> int:
     from _common import add_cfg_options  # tools/, put on sys.path by get_flops
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -319,7 +410,23 @@ def main(argv=None) -> int:
     parser.add_argument('--no-flops', action='store_true', help='skip the FLOP count (no efficiency)')
     parser.add_argument('--json', help='also write the numbers to this file')
     add_cfg_options(parser)
+    parser.add_argument('--backend', nargs='+', choices=['pytorch', 'onnxruntime'], default=['pytorch'],
+                        help='with onnxruntime: inference of the listed backends side by side (CPU)')
+    parser.add_argument('--onnx', help='the .onnx file for --backend onnxruntime (default: exported here '
+                        'from the same random weights at --shape)')
     args = parser.parse_args(argv)
+    if 'onnxruntime' in args.backend:
+        if args.device != 'cpu':
+            parser.error('--backend onnxruntime runs on the CPU: add --device cpu')
+        result = run_backends(args.config, args.backend, tuple(args.shape), args.batch_size, args.iters,
+                              args.warmup, args.threads, args.onnx, args.cfg_options)
+        print(format_backends(result))
+        if args.json:
+            os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
+            with open(args.json, 'w') as f:
+                json.dump(result, f, indent=2)
+            print(f'written {args.json}')
+        return 0
     result = run(args.config, tuple(args.shape), args.batch_size, args.iters, args.warmup, args.train_iters,
                  args.train_warmup, args.device, args.threads, args.matmul_size, not args.no_flops,
                  args.cfg_options)

@@ -32,9 +32,9 @@ the joint rule) give other predictions from the same weights at any side that is
 Exact only image by image, as their test loader runs: with several images in a batch, each is padded
 to the largest, and the padding enters the edge input and the token grid (``tools/test.py`` uses batch
 size 1; ``FocusInferencer`` / ``tools/infer.py`` batch 4 images by default and decode with their own
-reader, not PIL: use batch size 1 there). Not reproduced: their metric code (ours is pysodmetrics'; ``ForegroundMetric(paper_convention=True)``
-gives their BER and AUC conventions) and float rounding (their attention and deformable-attention
-kernels differ from ours).
+reader, not PIL: use batch size 1 there). Not reproduced: their metric code (ours is pysodmetrics';
+``ForegroundMetric(paper_convention=True)`` gives their BER and AUC conventions) and float rounding
+(their attention and deformable-attention kernels differ from ours).
 
 Checkpoints (paths or URLs) are read with the project's safe loader (``focus_mm.compat``), detectron2
 ``.pkl`` files (numpy arrays) with torch's restricted unpickler; ``FOCUS_TRUSTED_CHECKPOINTS=1`` allows

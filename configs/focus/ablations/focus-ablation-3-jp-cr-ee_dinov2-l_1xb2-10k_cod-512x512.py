@@ -15,16 +15,9 @@ and the column order JP, CR, EE, PR say that each row adds one module to the row
 The M0 prior is no column of Table 4: it belongs to the ground queries, so it is on wherever JP is
 (rows 1-6, our full model's default) and off in the baseline, which has no ground queries.
 
-The ablation recipe (paper): batch size 2, 10k iterations for COD, evaluated on CAMO (trained on the usual
-CAMO-TR + COD10K-TR); everything else as the full model (AdamW 1e-4, ViT + edge enhancer x0.1, poly,
-clip 0.01).
-Switches: decode_head.joint_prediction, decode_head.loss_clip, neck.with_edge, backbone.frozen, load_from.
+The ablation recipe (paper: batch size 2, 10k iterations for COD, evaluated on CAMO) is
+_base_/ablation-recipe_1xb2-10k_cod-512x512.py. Switches: decode_head.joint_prediction,
+decode_head.loss_clip, neck.with_edge, backbone.frozen, load_from.
 """
-_base_ = ['../focus_dinov2-l_2xb4-20k_cod-512x512.py']
-max_iters = 10000
-train_dataloader = dict(batch_size=2)
-param_scheduler = [dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=max_iters, by_epoch=False)]
-train_cfg = dict(max_iters=max_iters, val_interval=2000)
-val_dataloader = dict(dataset=dict(_delete_=True, **_base_.camo_test))
-test_dataloader = val_dataloader
-randomness = dict(seed=0)  # tools/analysis_tools/run_ablation.py gives every row the same seed
+_base_ = ['../../_base_/models/focus_dinov2-l.py', './_base_/ablation-recipe_1xb2-10k_cod-512x512.py']
+model = dict(decode_head=dict(loss_clip=dict(task='cod')))

@@ -45,7 +45,8 @@ class WeightedCrossEntropyLossCost(CrossEntropyLossCost):
         weights = _point_weights(gt_instances, gt)
         pos = F.binary_cross_entropy_with_logits(pred, torch.ones_like(pred), reduction='none')
         neg = F.binary_cross_entropy_with_logits(pred, torch.zeros_like(pred), reduction='none')
-        cost = torch.einsum('qp,tp->qt', pos, gt * weights) + torch.einsum('qp,tp->qt', neg, (1 - gt) * weights)
+        cost = (torch.einsum('qp,tp->qt', pos, gt * weights) +
+                torch.einsum('qp,tp->qt', neg, (1 - gt) * weights))
         return cost / weights.sum(1).clamp_min(1.0)[None] * self.weight
 
 

@@ -148,7 +148,8 @@ class DINOv2(VisionTransformer):
                  token_geometry: str = 'padded',
                  init_cfg: Optional[dict] = None):
         if token_geometry not in TOKEN_GEOMETRIES:
-            raise ValueError(f'DINOv2: token_geometry must be one of {TOKEN_GEOMETRIES}, got {token_geometry!r}')
+            raise ValueError(f'DINOv2: token_geometry must be one of {TOKEN_GEOMETRIES}, '
+                             f'got {token_geometry!r}')
         if isinstance(arch, str):
             if arch.lower() not in _ARCH_ALIASES:
                 raise ValueError(f'DINOv2: unknown arch {arch!r}; choose from small, base, large, giant '

@@ -61,7 +61,8 @@ class FocusDataPreProcessor(SegDataPreProcessor):
                  test_cfg: Optional[dict] = None,
                  edge_input: str = 'pipeline'):
         if edge_input not in EDGE_INPUTS:
-            raise ValueError(f'FocusDataPreProcessor: edge_input must be one of {EDGE_INPUTS}, got {edge_input!r}')
+            raise ValueError(f'FocusDataPreProcessor: edge_input must be one of {EDGE_INPUTS}, '
+                             f'got {edge_input!r}')
         if mean is None or std is None or len(mean) != 3 or len(std) != 3:
             raise ValueError(f'FocusDataPreProcessor needs 3-value mean and std (applied to both halves of a '
                              f'6-channel input), got mean={mean}, std={std}')

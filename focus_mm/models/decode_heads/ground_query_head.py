@@ -87,7 +87,6 @@ class GroundQueryHead(BaseDecodeHead):
             ``out_channels`` default to this head's.
         num_decoder_layers (int): Defaults to 9. num_heads (int): Defaults to 8.
         feedforward_channels (int): Defaults to 2048. dropout (float): Defaults to 0.
-        num_feature_levels (int): Scales the layers cycle over. Defaults to 3.
         prior_index (int, optional): Index in the head inputs of the token map for M0; None turns M0 off.
         prior_threshold (float): M0 binarisation threshold after min-max scaling. Defaults to 0.6.
         prior_patch_size (int): Pixels per token side of the M0 token map (DINOv2: 14); it places each
@@ -115,7 +114,9 @@ class GroundQueryHead(BaseDecodeHead):
 
     @refuse_old_arguments(removed=dict(
         matcher="matching is mmseg's HungarianAssigner: set `assigner=dict(type='HungarianAssigner', "
-        "match_costs=[...])` for the cost weights and `num_matching_points` for the points"))
+        "match_costs=[...])` for the cost weights and `num_matching_points` for the points",
+        num_feature_levels='the decoder layers cycle over the scales the pixel decoder gives '
+        '(FocusPixelDecoder: 3, strides 32/16/8); set the pixel decoder instead'))
     def __init__(self,
                  in_channels: Sequence[int],
                  feat_channels: int = 256,
@@ -124,7 +125,6 @@ class GroundQueryHead(BaseDecodeHead):
                  num_heads: int = 8,
                  feedforward_channels: int = 2048,
                  dropout: float = 0.0,
-                 num_feature_levels: int = 3,
                  prior_index: Optional[int] = None,
                  prior_threshold: float = 0.6,
                  prior_patch_size: int = 14,
@@ -173,7 +173,7 @@ class GroundQueryHead(BaseDecodeHead):
             raise ValueError(f"GroundQueryHead(feat_channels={feat_channels}) needs a pixel decoder with "
                              f"feat_channels and out_channels {feat_channels}, got {pixel_decoder}")
         self.pixel_decoder = MODELS.build(pixel_decoder)
-        self.num_feature_levels = num_feature_levels
+        self.num_feature_levels = self.pixel_decoder.num_levels  # the scales the layers cycle over
         self.num_heads = num_heads
         self.prior_index = prior_index
         self.prior_threshold = prior_threshold
@@ -185,7 +185,7 @@ class GroundQueryHead(BaseDecodeHead):
 
         self.query_feat = nn.Embedding(self.num_queries, feat_channels)  # content
         self.query_embed = nn.Embedding(self.num_queries, feat_channels)  # position
-        self.level_embed = nn.Embedding(num_feature_levels, feat_channels)
+        self.level_embed = nn.Embedding(self.num_feature_levels, feat_channels)
         self.pos_encoding = SinePositionalEncoding2D(num_feats=feat_channels // 2, normalize=True)
         self.layers = nn.ModuleList(
             MaskedAttentionDecoderLayer(feat_channels, num_heads, feedforward_channels, dropout)
@@ -323,8 +323,9 @@ class GroundQueryHead(BaseDecodeHead):
             image = image.flatten(1)
         inside = inside & image
         outside = image & ~inside
-        fg_cells = torch.where(inside.any(dim=1, keepdim=True), inside, image)
-        bg_cells = torch.where(outside.any(dim=1, keepdim=True), outside, image)
+        # A side with no cell falls back to the whole image (logical ops: ONNX Runtime has no bool Where).
+        fg_cells = inside | (image & ~inside.any(dim=1, keepdim=True))
+        bg_cells = outside | (image & ~outside.any(dim=1, keepdim=True))
         blocked = ~torch.stack([fg_cells, bg_cells], dim=1)[:, :self.num_queries]  # B x Q x N
         return blocked.repeat_interleave(self.num_heads, dim=0)
 
@@ -410,7 +411,8 @@ class GroundQueryHead(BaseDecodeHead):
             empty = torch.zeros(0, dtype=torch.long, device=mask_logits.device)
             return empty, empty
         coords = torch.rand(1, self.num_matching_points, 2, device=mask_logits.device)
-        pred = InstanceData(scores=cls_logits.float(), masks=point_sample(mask_logits[None].float(), coords)[0])
+        pred = InstanceData(scores=cls_logits.float(),
+                            masks=point_sample(mask_logits[None].float(), coords)[0])
         point_weights = point_sample(target['valid'][None, None].float(), coords)[0]  # 1 x P
         gt = InstanceData(labels=labels, masks=point_sample(target['masks'][None].float(), coords)[0],
                           point_weights=point_weights.expand(len(labels), -1))

@@ -10,21 +10,22 @@ from torch import nn
 
 from mmseg.registry import MODELS
 from ..layers import SinePositionalEncoding2D
+from ..utils import refuse_old_arguments
 
 
 class DeformableEncoderLayer(nn.Module):
     """Post-norm Deformable-DETR encoder layer: ``x = LN(x + MSDA(x)); x = LN(x + FFN(x))``."""
 
-    def __init__(self, embed_dims: int, num_heads: int, num_levels: int, num_points: int, ffn_channels: int,
-                 dropout: float = 0.):
+    def __init__(self, embed_dims: int, num_heads: int, num_levels: int, num_points: int,
+                 feedforward_channels: int, dropout: float = 0.):
         super().__init__()
         self.self_attn = MultiScaleDeformableAttention(
             embed_dims=embed_dims, num_heads=num_heads, num_levels=num_levels, num_points=num_points,
             dropout=dropout, batch_first=True)
         self.norm1 = nn.LayerNorm(embed_dims)
         self.ffn = nn.Sequential(
-            nn.Linear(embed_dims, ffn_channels), nn.ReLU(inplace=True), nn.Dropout(dropout),
-            nn.Linear(ffn_channels, embed_dims), nn.Dropout(dropout))
+            nn.Linear(embed_dims, feedforward_channels), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(feedforward_channels, embed_dims), nn.Dropout(dropout))
         self.norm2 = nn.LayerNorm(embed_dims)
 
     def forward(self, x, pos, ref, shapes, start):
@@ -67,12 +68,13 @@ class FocusPixelDecoder(BaseModule):
         num_encoder_layers (int): Defaults to 6.
         num_heads (int): Deformable-attention heads. Defaults to 8.
         num_points (int): Sampling points per head and level. Defaults to 4.
-        ffn_channels (int): Encoder FFN width. Defaults to 1024.
+        feedforward_channels (int): Encoder FFN width. Defaults to 1024.
         dropout (float): Encoder dropout. Defaults to 0.
         norm_cfg (dict): Norm of the projections and FPN convs. Defaults to ``GN(32)``.
         init_cfg (dict, optional): mmengine init config.
     """
 
+    @refuse_old_arguments(renamed=dict(ffn_channels='feedforward_channels'))
     def __init__(self,
                  in_channels: Sequence[int] = (1024, 1024, 1024, 1024),
                  feat_channels: int = 256,
@@ -80,7 +82,7 @@ class FocusPixelDecoder(BaseModule):
                  num_encoder_layers: int = 6,
                  num_heads: int = 8,
                  num_points: int = 4,
-                 ffn_channels: int = 1024,
+                 feedforward_channels: int = 1024,
                  dropout: float = 0.,
                  norm_cfg: dict = dict(type='GN', num_groups=32),
                  init_cfg=None):
@@ -98,8 +100,8 @@ class FocusPixelDecoder(BaseModule):
         self.level_embed = nn.Embedding(self.num_levels, feat_channels)
         self.positional_encoding = SinePositionalEncoding2D(feat_channels // 2, normalize=True)
         self.encoder = nn.ModuleList([
-            DeformableEncoderLayer(feat_channels, num_heads, self.num_levels, num_points, ffn_channels,
-                                   dropout) for _ in range(num_encoder_layers)
+            DeformableEncoderLayer(feat_channels, num_heads, self.num_levels, num_points,
+                                   feedforward_channels, dropout) for _ in range(num_encoder_layers)
         ])
         self.lateral_conv = nn.Sequential(
             nn.Conv2d(self.in_channels[0], feat_channels, 1, bias=False),

@@ -21,7 +21,6 @@ class MaskedAttentionDecoderLayer(nn.Module):
     def __init__(self, embed_dims: int = 256, num_heads: int = 8, feedforward_channels: int = 2048,
                  dropout: float = 0.0):
         super().__init__()
-        self.num_heads = num_heads
         self.cross_attn = nn.MultiheadAttention(embed_dims, num_heads, dropout=dropout, batch_first=True)
         self.self_attn = nn.MultiheadAttention(embed_dims, num_heads, dropout=dropout, batch_first=True)
         self.ffn = nn.Sequential(

@@ -126,23 +126,23 @@ class MultiLevelDWConv(nn.Module):
 class ConvFFN(nn.Module):
     """Linear -> depthwise 3x3 conv (per level) -> GELU -> Linear, as in ViT-Adapter."""
 
-    def __init__(self, embed_dims: int, hidden_dims: int, drop: float = 0.):
+    def __init__(self, embed_dims: int, hidden_dims: int, dropout: float = 0.):
         super().__init__()
         self.fc1 = nn.Linear(embed_dims, hidden_dims)
         self.dwconv = MultiLevelDWConv(hidden_dims)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden_dims, embed_dims)
-        self.drop = nn.Dropout(drop)
+        self.drop = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, shapes: Sequence[Shape]) -> torch.Tensor:
         x = self.drop(self.act(self.dwconv(self.fc1(x), shapes)))
         return self.drop(self.fc2(x))
 
 
-def _msda(embed_dims: int, num_heads: int, num_levels: int, n_points: int,
+def _msda(embed_dims: int, num_heads: int, num_levels: int, num_points: int,
           deform_ratio: float) -> MultiScaleDeformableAttention:
     return MultiScaleDeformableAttention(
-        embed_dims=embed_dims, num_heads=num_heads, num_levels=num_levels, num_points=n_points,
+        embed_dims=embed_dims, num_heads=num_heads, num_levels=num_levels, num_points=num_points,
         dropout=0., batch_first=True, value_proj_ratio=deform_ratio)
 
 
@@ -152,19 +152,19 @@ class Injector(nn.Module):
     Args:
         embed_dims (int): Token width D.
         num_heads (int): Attention heads.
-        n_points (int): Sampling points per head and level.
+        num_points (int): Sampling points per head and level.
         num_levels (int): Edge pyramid levels (3: strides 8, 16, 32).
         deform_ratio (float): Value projection width / D.
         init_gamma (float): Initial value of the per-channel gate. Defaults to 0 (identity at start).
         with_cp (bool): Gradient checkpointing.
     """
 
-    def __init__(self, embed_dims: int, num_heads: int, n_points: int = 4, num_levels: int = 3,
+    def __init__(self, embed_dims: int, num_heads: int, num_points: int = 4, num_levels: int = 3,
                  deform_ratio: float = 0.5, init_gamma: float = 0., with_cp: bool = False):
         super().__init__()
         self.query_norm = nn.LayerNorm(embed_dims, eps=1e-6)
         self.feat_norm = nn.LayerNorm(embed_dims, eps=1e-6)
-        self.attn = _msda(embed_dims, num_heads, num_levels, n_points, deform_ratio)
+        self.attn = _msda(embed_dims, num_heads, num_levels, num_points, deform_ratio)
         self.gamma = nn.Parameter(torch.full((embed_dims, ), float(init_gamma)))
         self.with_cp = with_cp
 
@@ -189,21 +189,21 @@ class Extractor(nn.Module):
     Args:
         embed_dims (int): Token width D.
         num_heads (int): Attention heads.
-        n_points (int): Sampling points per head.
+        num_points (int): Sampling points per head.
         deform_ratio (float): Value projection width / D.
         cffn_ratio (float): ConvFFN hidden width / D. Defaults to 0.25.
-        drop (float): Dropout in the ConvFFN.
+        dropout (float): Dropout in the ConvFFN.
         drop_path (float): Drop path on the ConvFFN branch.
         with_cp (bool): Gradient checkpointing.
     """
 
-    def __init__(self, embed_dims: int, num_heads: int, n_points: int = 4, deform_ratio: float = 0.5,
-                 cffn_ratio: float = 0.25, drop: float = 0., drop_path: float = 0., with_cp: bool = False):
+    def __init__(self, embed_dims: int, num_heads: int, num_points: int = 4, deform_ratio: float = 0.5,
+                 cffn_ratio: float = 0.25, dropout: float = 0., drop_path: float = 0., with_cp: bool = False):
         super().__init__()
         self.query_norm = nn.LayerNorm(embed_dims, eps=1e-6)
         self.feat_norm = nn.LayerNorm(embed_dims, eps=1e-6)
-        self.attn = _msda(embed_dims, num_heads, 1, n_points, deform_ratio)
-        self.ffn = ConvFFN(embed_dims, int(embed_dims * cffn_ratio), drop)
+        self.attn = _msda(embed_dims, num_heads, 1, num_points, deform_ratio)
+        self.ffn = ConvFFN(embed_dims, int(embed_dims * cffn_ratio), dropout)
         self.ffn_norm = nn.LayerNorm(embed_dims, eps=1e-6)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.with_cp = with_cp
@@ -229,12 +229,13 @@ class InteractionBlock(nn.Module):
     ``injector -> backbone.forward_group -> extractors``.
     """
 
-    def __init__(self, embed_dims: int, num_heads: int, n_points: int = 4, deform_ratio: float = 0.5,
-                 cffn_ratio: float = 0.25, init_gamma: float = 0., drop: float = 0., drop_path: float = 0.,
+    def __init__(self, embed_dims: int, num_heads: int, num_points: int = 4, deform_ratio: float = 0.5,
+                 cffn_ratio: float = 0.25, init_gamma: float = 0., dropout: float = 0., drop_path: float = 0.,
                  num_extra_extractors: int = 0, with_cp: bool = False):
         super().__init__()
-        self.injector = Injector(embed_dims, num_heads, n_points, 3, deform_ratio, init_gamma, with_cp)
+        self.injector = Injector(embed_dims, num_heads, num_points, 3, deform_ratio, init_gamma, with_cp)
         self.extractors = nn.ModuleList([
-            Extractor(embed_dims, num_heads, n_points, deform_ratio, cffn_ratio, drop, drop_path, with_cp)
+            Extractor(embed_dims, num_heads, num_points, deform_ratio, cffn_ratio, dropout, drop_path,
+                      with_cp)
             for _ in range(1 + num_extra_extractors)
         ])

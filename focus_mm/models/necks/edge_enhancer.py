@@ -12,6 +12,7 @@ from torch import nn
 
 from mmseg.registry import MODELS
 from ...utils import check_checkpoint_exists, load_checkpoint_strict
+from ..utils import refuse_old_arguments
 from .adapter_modules import (InteractionBlock, level_layout, reference_points, resample_to_grid,
                               stretched_reference_points)
 from .simple_pyramid import SimplePyramid
@@ -51,13 +52,13 @@ class EdgeEnhancerNeck(BaseModule):
     Args:
         embed_dims (int): ViT width D. Defaults to 1024 (DINOv2-L).
         num_heads (int): Deformable-attention heads (16 for L, 24 for G).
-        n_points (int): Sampling points per head and level. Defaults to 4.
+        num_points (int): Sampling points per head and level. Defaults to 4.
         deform_ratio (float): Value projection width / D. Defaults to 0.5.
         cffn_ratio (float): ConvFFN hidden width / D. Defaults to 0.25.
         num_groups (int): Interaction groups; must match the backbone's. Defaults to 4.
         num_extra_extractors (int): Extra extractors in the last group. Defaults to 2.
         init_gamma (float): Initial injector gate. Defaults to 0.
-        drop (float): Dropout in the ConvFFNs. Defaults to 0.
+        dropout (float): Dropout in the ConvFFNs. Defaults to 0.
         drop_path_rate (float): Drop path on the ConvFFN branches (the authors reuse the ViT's 0.4).
             Defaults to 0.
         with_edge (bool): Use the edge branch and the interaction modules. Defaults to True.
@@ -76,16 +77,17 @@ class EdgeEnhancerNeck(BaseModule):
 
     drives_backbone = True
 
+    @refuse_old_arguments(renamed=dict(n_points='num_points', drop='dropout'))
     def __init__(self,
                  embed_dims: int = 1024,
                  num_heads: int = 16,
-                 n_points: int = 4,
+                 num_points: int = 4,
                  deform_ratio: float = 0.5,
                  cffn_ratio: float = 0.25,
                  num_groups: int = 4,
                  num_extra_extractors: int = 2,
                  init_gamma: float = 0.,
-                 drop: float = 0.,
+                 dropout: float = 0.,
                  drop_path_rate: float = 0.,
                  with_edge: bool = True,
                  edge_backbone: Optional[dict] = None,
@@ -116,8 +118,9 @@ class EdgeEnhancerNeck(BaseModule):
             self.edge_proj = nn.ModuleList([nn.Conv2d(c, embed_dims, 1) for c in edge_channels])
             self.level_embed = nn.Parameter(torch.zeros(3, embed_dims))
             self.interactions = nn.ModuleList([
-                InteractionBlock(embed_dims, num_heads, n_points, deform_ratio, cffn_ratio, init_gamma, drop,
-                                 drop_path_rate, num_extra_extractors if i == num_groups - 1 else 0, with_cp)
+                InteractionBlock(embed_dims, num_heads, num_points, deform_ratio, cffn_ratio, init_gamma,
+                                 dropout, drop_path_rate, num_extra_extractors if i == num_groups - 1 else 0,
+                                 with_cp)
                 for i in range(num_groups)
             ])
             self.up = nn.ConvTranspose2d(embed_dims, embed_dims, 2, 2)

@@ -46,7 +46,8 @@ class SimplePyramid(nn.Module):
             list[Tensor]: 4 maps of D channels with the sizes ``out_shapes``.
         """
         if stretch:
-            grid16 = [F.interpolate(m, size=out_shapes[2], mode='bilinear', align_corners=False) for m in maps]
+            grid16 = [F.interpolate(m, size=out_shapes[2], mode='bilinear', align_corners=False)
+                      for m in maps]
         else:
             grid16 = [resample_to_grid(m, patch_size, out_shapes[2], 16) for m in maps]
         (h4, w4), (h8, w8) = out_shapes[0], out_shapes[1]

@@ -42,9 +42,9 @@ class FocusSegmentor(EncoderDecoder):
         test_cfg = kwargs.get('test_cfg') or {}
         if decision_rule(test_cfg) == 'authors_merge':
             if test_cfg.get('mode', 'whole') != 'whole':
-                raise ValueError(f"FocusSegmentor: test_cfg.decision_rule='authors_merge' decides on the whole "
-                                 f"image (as the authors' evaluator); test_cfg.mode={test_cfg['mode']!r} is not "
-                                 "supported with it, use mode='whole'")
+                raise ValueError("FocusSegmentor: test_cfg.decision_rule='authors_merge' decides on the "
+                                 "whole image (as the authors' evaluator); test_cfg.mode="
+                                 f"{test_cfg['mode']!r} is not supported with it, use mode='whole'")
             if isinstance(decode_head, dict) and decode_head.get('joint_prediction', True) is False:
                 raise ValueError("FocusSegmentor: test_cfg.decision_rule='authors_merge' compares the two "
                                  'ground queries; decode_head.joint_prediction=False has one')
@@ -77,8 +77,8 @@ class FocusSegmentor(EncoderDecoder):
         if decision_rule(self.test_cfg) != 'authors_merge':
             return super().postprocess_result(seg_logits, data_samples)
         if seg_logits.dim() != 4 or seg_logits.shape[1] != 2:
-            raise ValueError(f"FocusSegmentor: decision_rule='authors_merge' expects B x 2 x H x W logits from "
-                             f'the decode head, got {tuple(seg_logits.shape)}')
+            raise ValueError("FocusSegmentor: decision_rule='authors_merge' expects B x 2 x H x W logits "
+                             f'from the decode head, got {tuple(seg_logits.shape)}')
         # mmseg crops the padding, un-flips and resizes both maps bilinearly (as detectron2's
         # sem_seg_postprocess); the comparison is made after the sigmoid, as in their float32 code.
         samples = super().postprocess_result(seg_logits, data_samples)

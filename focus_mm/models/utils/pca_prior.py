@@ -1,13 +1,28 @@
 """M0: a foreground prior from the first principal component of ViT patch features (FOCUS, eq. M0)."""
+import contextlib
 import math
-from typing import Optional, Sequence, Tuple
+from typing import Iterator, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 
+# Which eigen-solver ``pca_foreground_prior`` uses when none is passed: None = automatic (``'eigh'``,
+# but ``'power'`` during an ONNX export). Set with ``prior_solver``.
+_FORCED_SOLVER: Optional[str] = None
+SOLVERS = ('eigh', 'power')
+# Power iteration: ``POWER_SQUARINGS`` repeated squarings of the trace-normalised matrix (M^(2^k): the
+# second eigenvalue's share falls as (l2 / l1)^(2^k)), then ``POWER_ITERS`` plain steps on the matrix
+# itself to restore the precision that squaring in float32 loses. Random Gaussian features are the hard
+# case (a top eigen-gap of ~1%): there 8 squarings left 2-3% of the tokens of a 1024 x 37 x 37 map on
+# the other side of the threshold from eigh, 10 none; 12 keep a margin (cost: 12 products of M x M
+# matrices, M = min(D, h * w), ~26 GFLOP for DINOv2-L at 518, ~2% of its forward). Tested against eigh in
+# tests/test_models/test_utils/test_pca_prior_power.py.
+POWER_SQUARINGS = 12
+POWER_ITERS = 8
 
-def pca_foreground_prior(tokens: torch.Tensor, threshold: float = 0.6,
-                         valid: Optional[torch.Tensor] = None) -> torch.Tensor:
+
+def pca_foreground_prior(tokens: torch.Tensor, threshold: float = 0.6, valid: Optional[torch.Tensor] = None,
+                         solver: Optional[str] = None) -> torch.Tensor:
     """Binary foreground prior of each image from its own patch-token map.
 
     Per image, the D-dimensional features of its valid tokens are centred and projected on their first
@@ -23,11 +38,16 @@ def pca_foreground_prior(tokens: torch.Tensor, threshold: float = 0.6,
     camouflaged and shadow regions rarely fill the border; on regions too small to have an interior the
     rule leaves the sign.)
 
+    ``torch.linalg.eigh`` has no ONNX operator; with ``solver='power'`` the top eigenvector comes from
+    :func:`power_top_eigenvector` instead (matrix products only, exportable). By default the solver is
+    eigh, except power iteration during an ONNX export (see :func:`prior_solver`).
+
     Args:
         tokens (Tensor): B x D x h x w patch-token map (e.g. DINOv2's last block after its final norm).
         threshold (float): Binarisation threshold after min-max scaling. The authors used 0.6.
         valid (Tensor, optional): bool B x h x w, True on the tokens of the image itself: a top-left
             rectangle per image, as :func:`valid_token_mask` gives. None: every token is valid.
+        solver (str, optional): ``'eigh'`` or ``'power'``; None picks as described above.
 
     Returns:
         Tensor: bool B x h x w, True where the prior says foreground (always False outside ``valid``).
@@ -43,7 +63,9 @@ def pca_foreground_prior(tokens: torch.Tensor, threshold: float = 0.6,
         raise ValueError(f'pca_foreground_prior: valid must be a bool B x h x w map like the tokens '
                          f'({b} x {h} x {w}), got {valid.dtype} {tuple(valid.shape)}')
     valid = valid.to(tokens.device)
-    if not valid.flatten(1).any(dim=1).all():
+    # (A data-dependent check: skipped while tracing for an export, where it would become a constant.)
+    exporting = torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+    if not exporting and not valid.flatten(1).any(dim=1).all():
         raise ValueError('pca_foreground_prior: an image has no valid token (img_shape smaller than one '
                          'patch?); check the img_shape in its metainfo')
     # PCA in float32 even under AMP: eigh is not implemented for half precision.
@@ -55,18 +77,90 @@ def pca_foreground_prior(tokens: torch.Tensor, threshold: float = 0.6,
         x = (x - (x * weights).sum(dim=1, keepdim=True) / count) * weights
         n = x.shape[1]
         if d <= n:
-            _, vecs = torch.linalg.eigh(x.transpose(1, 2) @ x)  # ascending eigenvalues
-            proj = x @ vecs[:, :, -1:]  # B x N x 1
+            proj = x @ top_eigenvector(x.transpose(1, 2) @ x, solver)[:, :, None]  # B x N x 1
         else:
             # Top eigenvector of X X^T is the projection itself, up to a positive scale.
-            _, vecs = torch.linalg.eigh(x @ x.transpose(1, 2))
-            proj = vecs[:, :, -1:]
+            proj = top_eigenvector(x @ x.transpose(1, 2), solver)[:, :, None]
         proj = proj.reshape(b, h, w)
         proj = _orient_towards_interior(proj, valid)
         low = proj.masked_fill(~valid, math.inf).flatten(1).amin(dim=1).view(b, 1, 1)
         high = proj.masked_fill(~valid, -math.inf).flatten(1).amax(dim=1).view(b, 1, 1)
         scaled = (proj - low) / (high - low).clamp_min(1e-12)
     return (scaled > threshold) & valid
+
+
+def top_eigenvector(sym: torch.Tensor, solver: Optional[str] = None) -> torch.Tensor:
+    """Unit eigenvector of the largest eigenvalue of each symmetric PSD matrix (B x M x M -> B x M).
+
+    Args:
+        sym (Tensor): B x M x M symmetric positive semi-definite (a Gram or covariance matrix), float.
+        solver (str, optional): ``'eigh'`` (exact, ``torch.linalg.eigh``) or ``'power'``
+            (:func:`power_top_eigenvector`, exportable to ONNX). None: power iteration during an ONNX
+            export, else eigh, unless :func:`prior_solver` forces one.
+
+    Returns:
+        Tensor: B x M; the sign is arbitrary (the prior's orientation rule fixes it).
+    """
+    solver = solver or _FORCED_SOLVER or ('power' if torch.onnx.is_in_onnx_export() else 'eigh')
+    if solver == 'eigh':
+        return torch.linalg.eigh(sym)[1][:, :, -1]  # ascending eigenvalues
+    if solver == 'power':
+        return power_top_eigenvector(sym)
+    raise ValueError(f'top_eigenvector: solver must be one of {SOLVERS}, got {solver!r}')
+
+
+def power_top_eigenvector(sym: torch.Tensor, num_squarings: int = POWER_SQUARINGS,
+                          num_iters: int = POWER_ITERS) -> torch.Tensor:
+    """Top eigenvector of symmetric PSD matrices by power iteration, in exportable operations only.
+
+    A fixed number of steps (no data-dependent loop, so the ONNX graph is static): the matrix is divided
+    by its trace and squared ``num_squarings`` times (renormalised by the trace each time), which leaves
+    ``~ u1 u1^T`` when the top eigenvalue is separated; its column with the largest diagonal entry (that
+    column is ``u1 * u1_k`` with ``u1_k^2`` the largest entry of ``u1``, so it never vanishes) starts
+    ``num_iters`` plain power steps ``v <- S v / |S v|`` on the original matrix.
+
+    Args:
+        sym (Tensor): B x M x M symmetric positive semi-definite, float32 or float64.
+        num_squarings (int): Repeated squarings. Defaults to ``POWER_SQUARINGS``.
+        num_iters (int): Plain power steps after them. Defaults to ``POWER_ITERS``.
+
+    Returns:
+        Tensor: B x M unit vectors (arbitrary sign). When the top eigenvalue is (nearly) repeated, any unit
+        vector of its eigenspace may come back, as with eigh.
+    """
+    eye = torch.eye(sym.shape[-1], dtype=sym.dtype, device=sym.device)
+    tiny = torch.finfo(sym.dtype).tiny
+
+    def trace_normalised(m):
+        return m / (m * eye).sum(dim=(1, 2), keepdim=True).clamp_min(tiny)
+
+    m = trace_normalised(sym)
+    for _ in range(num_squarings):
+        m = trace_normalised(m @ m)
+    column = (m * eye).sum(dim=2).argmax(dim=1)  # B
+    v = torch.gather(m, 2, column.view(-1, 1, 1).expand(-1, m.shape[1], 1))  # B x M x 1
+    v = v / v.norm(dim=1, keepdim=True).clamp_min(tiny)
+    for _ in range(num_iters):
+        v = sym @ v
+        v = v / v.norm(dim=1, keepdim=True).clamp_min(tiny)
+    return v[:, :, 0]
+
+
+@contextlib.contextmanager
+def prior_solver(solver: Optional[str]) -> Iterator[None]:
+    """Force the eigen-solver of the M0 prior inside a block (``'eigh'``, ``'power'``; None = automatic).
+
+    The ONNX exporter runs PyTorch under ``prior_solver('power')`` for its parity check, so that both
+    sides compute the same prior; ``tools/deployment/pytorch2onnx.py`` reports eigh's agreement too.
+    """
+    global _FORCED_SOLVER
+    if solver is not None and solver not in SOLVERS:
+        raise ValueError(f'prior_solver: solver must be one of {SOLVERS} or None, got {solver!r}')
+    previous, _FORCED_SOLVER = _FORCED_SOLVER, solver
+    try:
+        yield
+    finally:
+        _FORCED_SOLVER = previous
 
 
 def _orient_towards_interior(proj: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:

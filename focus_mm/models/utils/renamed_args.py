@@ -7,8 +7,8 @@ def refuse_old_arguments(renamed: Optional[Dict[str, str]] = None,
                          removed: Optional[Dict[str, str]] = None) -> Callable:
     """Decorate an ``__init__`` so that old keyword names stop with a message instead of a bare TypeError.
 
-    mmengine's ``deprecated_api_warning`` would translate the old name and go on; an old config that
-    still says ``n_points`` could then hide another stale key, so the old names are refused instead.
+    mmengine's ``deprecated_api_warning`` translates an old name with a warning and goes on, which leaves
+    two names for one meaning in circulation; here the config is corrected once, told what to write.
 
     Args:
         renamed (dict, optional): old name -> new name.

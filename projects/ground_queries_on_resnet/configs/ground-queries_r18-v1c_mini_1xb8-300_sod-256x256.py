@@ -12,7 +12,7 @@ model = dict(
     decode_head=dict(
         in_channels=[64, 128, 256, 512],  # ResNet-18 c2..c5
         feat_channels=64,
-        pixel_decoder=dict(num_encoder_layers=2, num_heads=4, num_points=4, ffn_channels=128),
+        pixel_decoder=dict(num_encoder_layers=2, num_heads=4, num_points=4, feedforward_channels=128),
         num_decoder_layers=3,
         num_heads=4,
         feedforward_channels=256,

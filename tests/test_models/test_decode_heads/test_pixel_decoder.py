@@ -10,7 +10,7 @@ from focus_mm.models.decode_heads.pixel_decoder import encoder_reference_points
 
 def tiny_decoder(**kwargs) -> FocusPixelDecoder:
     cfg = dict(in_channels=[16, 24, 32, 40], feat_channels=32, out_channels=24, num_encoder_layers=2,
-               num_heads=4, ffn_channels=64, norm_cfg=dict(type='GN', num_groups=8))
+               num_heads=4, feedforward_channels=64, norm_cfg=dict(type='GN', num_groups=8))
     cfg.update(kwargs)
     decoder = FocusPixelDecoder(**cfg)
     decoder.init_weights()

@@ -16,7 +16,7 @@ model = dict(
         in_channels=[256, 512, 1024, 2048],  # ResNet-50 c2..c5, strides 4..32
         feat_channels=256,
         pixel_decoder=dict(type='FocusPixelDecoder', num_encoder_layers=6, num_heads=8, num_points=4,
-                           ffn_channels=1024),
+                           feedforward_channels=1024),
         num_decoder_layers=9,
         num_heads=8,
         feedforward_channels=2048,

@@ -1,0 +1,107 @@
+"""tools/deployment/pytorch2onnx.py, then tools/infer.py with both backends on the same folder: same files."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from mmseg.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+MINI = osp.join(REPO, 'configs', 'focus', 'focus_mini_1xb8-300_sod-256x256.py')
+# The mini model with M0 on, tested at short side 64 (CPU cost); the graph is exported at 64 x 64.
+CONFIG_TEXT = f'''_base_ = [{MINI!r}]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(2048, 64), keep_ratio=True),
+    dict(type='EdgePrior'),
+    dict(type='PackSegInputs'),
+]
+model = dict(decode_head=dict(prior_index=4))
+'''
+
+rng = np.random.default_rng(0)
+yy, xx = np.mgrid[:80, :80]
+blob = (((yy - 40)**2 + (xx - 35)**2) < 400)[..., None]
+# square images: the pipeline makes them 64 x 64, the graph's size, in both backends
+SQUARE = {
+    'photo.jpg': np.where(blob, 200, 40).astype(np.uint8) + rng.integers(0, 30, (80, 80, 3), dtype=np.uint8),
+    'small.png': rng.integers(0, 255, (48, 48, 3), dtype=np.uint8),
+    'alpha.png': rng.integers(0, 255, (64, 64, 4), dtype=np.uint8),
+    'gray.png': rng.integers(0, 255, (96, 96), dtype=np.uint8),
+}
+WIDE = rng.integers(0, 255, (40, 70, 3), dtype=np.uint8)  # the ONNX backend resizes it to 64 x 64
+
+
+def _run(args, timeout=300):
+    proc = subprocess.run([sys.executable] + args, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope='module')
+def exported(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('deploy')
+    config = folder / 'mini_m0_64.py'
+    config.write_text(CONFIG_TEXT)
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(str(config)).model)
+    checkpoint = folder / 'mini.pth'
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, checkpoint)
+    onnx_path = folder / 'mini.onnx'
+    log = _run([osp.join('tools', 'deployment', 'pytorch2onnx.py'), str(config), str(checkpoint), '--out',
+                str(onnx_path), '--shape', '64', '64', '--threads', '1'])
+    return dict(config=str(config), checkpoint=str(checkpoint), onnx=str(onnx_path), log=log)
+
+
+def test_exporter_prints_checker_and_parity(exported):
+    log = exported['log']
+    assert 'onnx.checker: ok' in log and "inputs ['image', 'edge']" in log, log
+    assert 'parity at 64x64' in log and '-> ok' in log, log
+    assert osp.getsize(exported['onnx']) > 100_000
+
+
+def test_infer_tool_onnxruntime_writes_the_same_files(exported, tmp_path):
+    images = tmp_path / 'images'
+    images.mkdir()
+    for name, img in SQUARE.items():
+        assert cv2.imwrite(str(images / name), img)
+    outs = {}
+    for backend, weights in (('pytorch', exported['checkpoint']), ('onnxruntime', exported['onnx'])):
+        outs[backend] = tmp_path / backend
+        log = _run([osp.join('tools', 'infer.py'), str(images), exported['config'], weights, '--out-dir',
+                    str(outs[backend]), '--backend', backend, '--batch-size', '2'])
+        assert f'{len(SQUARE)} image(s) written' in log, log
+    assert sorted(os.listdir(outs['pytorch'])) == sorted(os.listdir(outs['onnxruntime']))
+    assert len(os.listdir(outs['pytorch'])) == 3 * len(SQUARE)
+    for name, img in SQUARE.items():
+        stem = osp.splitext(name)[0]
+        read = {b: {kind: cv2.imread(str(outs[b] / f'{stem}_{kind}.png'), cv2.IMREAD_UNCHANGED)
+                    for kind in ('mask', 'prob', 'overlay')} for b in outs}
+        torch_mask, ort_mask = read['pytorch']['mask'], read['onnxruntime']['mask']
+        assert torch_mask.shape == ort_mask.shape == img.shape[:2], name
+        assert (torch_mask == ort_mask).mean() >= 0.999, name
+        prob_diff = np.abs(read['pytorch']['prob'].astype(int) - read['onnxruntime']['prob'].astype(int))
+        assert prob_diff.max() <= 1, (name, prob_diff.max())  # 1/255 rounding at most
+        assert read['onnxruntime']['overlay'].shape == img.shape[:2] + (3, ), name
+
+
+def test_inferencer_onnxruntime_api_resizes_to_the_graph(exported):
+    from focus_mm.apis import FocusInferencer
+
+    inferencer = FocusInferencer(exported['config'], exported['onnx'], backend='onnxruntime')
+    assert inferencer.model.fixed_shape == (64, 64)
+    result = inferencer(WIDE)[0]  # not the graph's aspect ratio: resized to 64 x 64 and back
+    assert result.mask.shape == result.prob.shape == WIDE.shape[:2]
+    assert result.prob.dtype == np.float32 and 0 <= result.prob.min() and result.prob.max() <= 1
+    with pytest.raises(ValueError, match='onnxruntime'):
+        FocusInferencer(exported['config'], None, backend='onnxruntime')
+    with pytest.raises(ValueError, match='backend'):
+        FocusInferencer(exported['config'], exported['onnx'], backend='tensorrt')
