@@ -33,7 +33,6 @@ the process sampled every 5 ms over the warm-up and timed runs, and its increase
 them (activations and workspace; for training also gradients and optimizer state).
 """
 import argparse
-import json
 import os
 import os.path as osp
 import platform
@@ -395,21 +394,15 @@ def format_backends(r: dict) -> str:
 
 
 def main(argv=None) -> int:
-    from _common import add_cfg_options  # tools/, put on sys.path by get_flops
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
-    parser.add_argument('--shape', type=int, nargs=2, default=[512, 512], metavar=('H', 'W'))
-    parser.add_argument('--batch-size', type=int, default=1)
+    get_flops.add_model_input_arguments(parser)  # config, --shape, --batch-size, --threads, --json, ...
     parser.add_argument('--iters', type=int, default=3, help='timed inference runs (0: skip inference)')
     parser.add_argument('--warmup', type=int, default=1, help='untimed inference runs first')
     parser.add_argument('--train-iters', type=int, default=1, help='timed training steps (0: skip)')
     parser.add_argument('--train-warmup', type=int, default=1, help='untimed training steps first')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--threads', type=int, help="torch threads (default: torch's)")
     parser.add_argument('--matmul-size', type=int, default=2048)
     parser.add_argument('--no-flops', action='store_true', help='skip the FLOP count (no efficiency)')
-    parser.add_argument('--json', help='also write the numbers to this file')
-    add_cfg_options(parser)
     parser.add_argument('--backend', nargs='+', choices=['pytorch', 'onnxruntime'], default=['pytorch'],
                         help='with onnxruntime: inference of the listed backends side by side (CPU)')
     parser.add_argument('--onnx', help='the .onnx file for --backend onnxruntime (default: exported here '
@@ -421,21 +414,13 @@ def main(argv=None) -> int:
         result = run_backends(args.config, args.backend, tuple(args.shape), args.batch_size, args.iters,
                               args.warmup, args.threads, args.onnx, args.cfg_options)
         print(format_backends(result))
-        if args.json:
-            os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
-            with open(args.json, 'w') as f:
-                json.dump(result, f, indent=2)
-            print(f'written {args.json}')
+        get_flops.write_json(result, args.json)
         return 0
     result = run(args.config, tuple(args.shape), args.batch_size, args.iters, args.warmup, args.train_iters,
                  args.train_warmup, args.device, args.threads, args.matmul_size, not args.no_flops,
                  args.cfg_options)
     print(format_report(result))
-    if args.json:
-        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
-        with open(args.json, 'w') as f:
-            json.dump(result, f, indent=2)
-        print(f'written {args.json}')
+    get_flops.write_json(result, args.json)
     return 0
 
 

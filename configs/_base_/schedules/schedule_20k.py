@@ -1,5 +1,5 @@
 # The authors' recipe: AdamW 1e-4, weight decay 0.05, poly decay, 20k iterations, gradient clipping by
-# the full-model L2 norm at 0.01, AMP on GPU (tools/train.py --amp or the leaf config).
+# the full-model L2 norm at 0.01, mixed precision (AmpOptimWrapper below: needs a GPU).
 # Their build_optimizer: lr x0.1 on their backbone module, which holds the ViT AND the whole edge enhancer
 # (edge ResNet, projections, injectors, extractors, level embeddings, up-conv, output norms) = our
 # `backbone` + `neck`; weight decay 0 on every normalisation layer (BN, SyncBN, GN, LN, by type) and on
@@ -11,7 +11,7 @@
 # a custom key overrides norm_decay_mult) and logs one summary line instead of one line per parameter.
 optimizer = dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05)
 optim_wrapper = dict(
-    type='AmpOptimWrapper',  # the authors train with AMP (needs a GPU; the mini schedule uses OptimWrapper)
+    type='AmpOptimWrapper',  # as the authors; mmengine refuses it without a GPU (schedule_mini: OptimWrapper)
     constructor='FocusOptimWrapperConstructor',
     optimizer=optimizer,
     clip_grad=dict(max_norm=0.01, norm_type=2),

@@ -1,5 +1,5 @@
 # CPU schedule for the mini configs: the paper's optimiser at a higher learning rate (from-scratch
-# training of small widths), 300 iterations (about 6 min on 2 CPU cores), no AMP, looser clipping.
+# training of small widths), 300 iterations, no AMP, looser clipping.
 # The x0.1 lr of the ViT and the edge enhancer is dropped: it protects pretrained weights, and the mini
 # models start from random ones, so every part trains at the base lr. The weight-decay rule (none on norm
 # layers and embeddings) is the full schedule's.

@@ -10,7 +10,7 @@ from torch import nn
 
 from mmseg.registry import MODELS
 from ..layers import SinePositionalEncoding2D
-from ..utils import refuse_old_arguments
+from ..utils import level_layout, refuse_old_arguments
 
 
 class DeformableEncoderLayer(nn.Module):
@@ -156,9 +156,7 @@ class FocusPixelDecoder(BaseModule):
             pos.append(level_pos + self.level_embed.weight[lvl][None, None])
         x, pos = torch.cat(tokens, 1), torch.cat(pos, 1)
         device = x.device
-        spatial_shapes = torch.as_tensor(shapes, dtype=torch.long, device=device)
-        sizes = spatial_shapes.prod(1)
-        start = torch.cat((sizes.new_zeros(1), sizes.cumsum(0)[:-1]))
+        spatial_shapes, start = level_layout(shapes, device)
         ref = encoder_reference_points(shapes, self.num_levels, device)
         for layer in self.encoder:
             x = layer(x, pos, ref, spatial_shapes, start)

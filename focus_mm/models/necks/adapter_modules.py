@@ -76,14 +76,6 @@ def stretched_reference_points(query_shapes: Sequence[Shape], num_value_levels: 
     return torch.cat(refs, dim=0)[None, :, None].expand(-1, -1, num_value_levels, -1)
 
 
-def level_layout(shapes: Sequence[Shape], device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
-    """mmcv's ``spatial_shapes`` (L x 2, long) and ``level_start_index`` (L) for ``shapes``."""
-    spatial_shapes = torch.as_tensor(shapes, dtype=torch.long, device=device).view(-1, 2)
-    sizes = spatial_shapes.prod(1)
-    start = torch.cat((sizes.new_zeros(1), sizes.cumsum(0)[:-1]))
-    return spatial_shapes, start
-
-
 def resample_to_grid(feat: torch.Tensor, stride: float, out_shape: Shape, out_stride: float) -> torch.Tensor:
     """Bilinearly resample a map onto another grid of the same image, by pixel position.
 

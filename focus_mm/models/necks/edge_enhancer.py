@@ -12,14 +12,13 @@ from torch import nn
 
 from mmseg.registry import MODELS
 from ...utils import check_checkpoint_exists, load_checkpoint_strict
-from ..utils import refuse_old_arguments
-from .adapter_modules import (InteractionBlock, level_layout, reference_points, resample_to_grid,
-                              stretched_reference_points)
+from ..utils import level_layout, refuse_old_arguments
+from .adapter_modules import InteractionBlock, reference_points, resample_to_grid, stretched_reference_points
 from .simple_pyramid import SimplePyramid
 
 OUT_STRIDES = (4, 8, 16, 32)
 _PROTOCOL = ('embed_dims', 'patch_size', 'num_extra_tokens', 'interaction_groups', 'prepare_tokens',
-             'forward_group', 'prior_map')
+             'forward_group', 'tokens_to_map', 'prior_map')
 _EDGE_HINT = ('Use torchvision-format ImageNet weights for the edge ResNet: `torchvision://resnet50` (needs '
               'internet) or a local copy of https://download.pytorch.org/models/resnet50-0676ba61.pth '
               '(keys conv1.*, bn1.*, layer1..4.*; fc.* is ignored).')
@@ -221,16 +220,11 @@ class EdgeEnhancerNeck(BaseModule):
             maps = []
             for index in range(self.num_groups):
                 tokens = backbone.forward_group(tokens, index)
-                maps.append(self._token_map(backbone, tokens, hw))
+                maps.append(backbone.tokens_to_map(tokens, hw))
             out_shapes = [(-(-img.shape[-2] // s), -(-img.shape[-1] // s)) for s in OUT_STRIDES]
             feats = self.pyramid(maps, backbone.patch_size, out_shapes, stretch=self._stretched(backbone))
         feats = [norm(f) for norm, f in zip(self.norms, feats)]
         return (*feats, backbone.prior_map(tokens, hw))
-
-    @staticmethod
-    def _token_map(backbone: nn.Module, tokens: torch.Tensor, hw: Tuple[int, int]) -> torch.Tensor:
-        patches = tokens[:, backbone.num_extra_tokens:]
-        return patches.transpose(1, 2).reshape(tokens.shape[0], -1, *hw)
 
     @staticmethod
     def _stretched(backbone: nn.Module) -> bool:
@@ -264,7 +258,7 @@ class EdgeEnhancerNeck(BaseModule):
             x = tokens[:, n_extra:]
             for extractor in block.extractors:
                 c = extractor(c, x, ext_ref, ext_shapes, ext_start, c_shapes)
-            maps.append(self._token_map(backbone, tokens, hw))
+            maps.append(backbone.tokens_to_map(tokens, hw))
 
         b, d = c.shape[0], c.shape[2]
         c2, c3, c4 = [t.transpose(1, 2).reshape(b, d, *s)
