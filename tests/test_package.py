@@ -107,10 +107,16 @@ def test_install_requires_is_what_focus_mm_imports():
     third_party = imported - set(sys.stdlib_module_names) - {'focus_mm'}
     optional = {'pavi'}  # mmengine's pavi:// scheme, imported only when used (compat)
     dists = importlib.metadata.packages_distributions()
+    declared = required | openmmlab | optional_extras
     wanted = set()
     for module in sorted(third_party - optional):
-        assert module in dists, f'{module} is imported by focus_mm but installed by no distribution'
-        wanted |= {d.lower().replace('_', '-') for d in dists[module]}
+        if module not in dists:  # an optional feature's package that this environment lacks
+            assert module.lower() in optional_extras, f'{module} is imported by focus_mm but installed by no ' \
+                'distribution and declared by no extra'
+            continue
+        providers = {d.lower().replace('_', '-') for d in dists[module]}
+        # cv2 may come from both opencv-python and opencv-python-headless: the declared one counts
+        wanted |= (providers & declared) or providers
     # imports inside functions of optional features (onnx export, onnxruntime: the `deploy` extra)
     assert wanted - openmmlab - optional_extras == required, (sorted(wanted - openmmlab), sorted(required))
     assert openmmlab == {'mmcv', 'mmengine', 'mmsegmentation', 'mmpretrain'} <= wanted
