@@ -1,7 +1,7 @@
 """Train a focus_mm (or any mmseg) model from a config, with mmseg's flags.
 
 Examples:
-    python tools/train.py configs/focus/focus_mini_1xb8-2k_sod-256x256.py
+    python tools/train.py configs/focus/focus_mini_1xb8-300_sod-256x256.py
     python tools/train.py CONFIG --work-dir work_dirs/x --resume          # latest checkpoint in work dir,
                                                                           # else load_from (logged)
     python tools/train.py CONFIG --resume work_dirs/x/iter_2.pth          # a given checkpoint

@@ -34,7 +34,7 @@ def main():
     from mmengine.registry import init_default_scope
 
     import focus_mm  # noqa: F401
-    from focus_mm.datasets.mask_io import read_foreground_mask
+    from focus_mm.datasets.mask_io import probability_to_uint8, read_foreground_mask
     from mmseg.registry import DATASETS, METRICS
 
     cfg = Config.fromfile(args.config)
@@ -46,7 +46,7 @@ def main():
         metric = METRICS.build(dict(cfg.test_evaluator, output_dir=None))
         for gt in masks:
             prob = predictor(*gt.shape)
-            metric.add_pair(np.round(prob * 255).astype(np.uint8), gt)
+            metric.add_pair(probability_to_uint8(prob), gt)
         metric.evaluate(len(masks))
 
 

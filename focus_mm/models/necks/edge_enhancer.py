@@ -12,8 +12,8 @@ from torch import nn
 
 from mmseg.registry import MODELS
 from ...utils import check_checkpoint_exists, load_checkpoint_strict
-from ..utils import level_layout, refuse_old_arguments
-from .adapter_modules import InteractionBlock, reference_points, resample_to_grid, stretched_reference_points
+from ..utils import cell_centre_reference_points, level_layout, refuse_old_arguments
+from .adapter_modules import InteractionBlock, reference_points, resample_to_grid
 from .simple_pyramid import SimplePyramid
 
 OUT_STRIDES = (4, 8, 16, 32)
@@ -45,7 +45,7 @@ class EdgeEnhancerNeck(BaseModule):
     Token placement follows the backbone's ``token_geometry``: ``'padded'`` (default) places tokens and
     edge cells by pixel position (:func:`~.adapter_modules.reference_points`,
     :func:`~.adapter_modules.resample_to_grid`); ``'authors'`` stretches every grid over the input as the
-    authors' adapter does (:func:`~.adapter_modules.stretched_reference_points` for the injectors and
+    authors' adapter does (:func:`~focus_mm.models.utils.cell_centre_reference_points` for the injectors and
     extractors, ``F.interpolate`` of the group token maps onto the output grids).
 
     Args:
@@ -243,8 +243,8 @@ class EdgeEnhancerNeck(BaseModule):
         c = torch.cat(
             [f.flatten(2).transpose(1, 2) + self.level_embed[i] for i, f in enumerate((c2, c3, c4))], dim=1)
         if stretched:
-            inj_ref = stretched_reference_points([hw], len(c_shapes), device)
-            ext_ref = stretched_reference_points(c_shapes, 1, device)
+            inj_ref = cell_centre_reference_points([hw], len(c_shapes), device)
+            ext_ref = cell_centre_reference_points(c_shapes, 1, device)
         else:
             inj_ref = reference_points([hw], [patch], c_shapes, OUT_STRIDES[1:], device)
             ext_ref = reference_points(c_shapes, OUT_STRIDES[1:], [hw], [patch], device)
