@@ -3,13 +3,13 @@
 # numbers of the projects' README tables and of FOCUS mini are comparable. Each run ends with the metric
 # table of tools/test.py; the logs and the metric JSON stay in $OUT/<config name>/.
 #   ITERS=100 bash projects/mini_benchmark.sh CONFIG [CONFIG ...]
-# ITERS (default 1000, the mini schedule's own length) shortens the schedule_mini poly schedule for every
+# ITERS (default 300, the mini schedule's own length) shortens the schedule_mini poly schedule for every
 # config alike: max_iters, the PolyLR end, the validation and the checkpoint interval.
 # CFG_OPTIONS (space-separated key=value) is passed to both tools, e.g. for an ablation:
 #   OUT=work_dirs/no_clip CFG_OPTIONS="model.decode_head.loss_clip=None" bash projects/mini_benchmark.sh CONFIG
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-ITERS="${ITERS:-1000}"
+ITERS="${ITERS:-300}"
 PY="${PYTHON:-.venv/bin/python}"
 OUT="${OUT:-work_dirs/projects_mini_bench}"
 read -r -a EXTRA <<< "${CFG_OPTIONS:-}"

@@ -2,7 +2,7 @@
 
 For each image it writes, at the image's original size:
     <name>_mask.png     0/255 binary mask (foreground where P_fg > P_bg)
-    <name>_prob.png     foreground probability x 255
+    <name>_prob.png     foreground probability, floor(p * 255 + 0.5) (the rule ForegroundMetric scores)
     <name>_overlay.png  the image with the foreground tinted
 
 Examples:
@@ -11,7 +11,12 @@ Examples:
     python tools/infer.py "shots/*.png" CONFIG CHECKPOINT --device cuda
     python tools/infer.py my_folder/ CONFIG model.onnx --backend onnxruntime   # see docs/deployment.md
     python tools/infer.py photo.jpg UNIVERSAL_CONFIG CHECKPOINT --task cod   # a universal checkpoint's task
-A file that cannot be read is reported and skipped; the exit code is 1 when any image failed.
+A file that cannot be read (missing, corrupt, truncated) and an image for which the model gives NaN or
+infinite values are reported and skipped; the exit code is 1 when any image failed. Files are read as
+in the test pipeline (EXIF orientation applied; GIFs read; see focus_mm/datasets/image_io.py). Memory:
+the model runs at its test size and only the final maps are brought to the image's size, one image at
+a time; besides the model, the images of one batch (3 bytes per pixel) and the maps of the image being
+written (about 9 bytes per pixel) are held.
 """
 import argparse
 import glob
@@ -25,7 +30,13 @@ import numpy as np
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import check_work_dir  # noqa: E402
 
-IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be at least 1, got {value}')
+    return value
 
 
 def parse_args():
@@ -34,7 +45,7 @@ def parse_args():
     parser.add_argument('config', help='model config')
     parser.add_argument('checkpoint', help='model checkpoint (.pth), or the .onnx file with --backend onnxruntime')
     parser.add_argument('--out-dir', default='outputs', help='where the PNGs go (default: outputs/)')
-    parser.add_argument('--batch-size', type=int, default=4)
+    parser.add_argument('--batch-size', type=positive_int, default=4, help='images per forward pass (>= 1)')
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda[:N]'")
     parser.add_argument('--alpha', type=float, default=0.5, help='overlay opacity')
     parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default='pytorch',
@@ -45,7 +56,9 @@ def parse_args():
 
 
 def collect_inputs(spec: str) -> list:
-    """Expand a file, a folder (its images, sorted) or a glob into a list of paths."""
+    """Expand a file, a folder (its images, sorted; suffixes matched in any case) or a glob into paths."""
+    from focus_mm.datasets.image_io import IMAGE_SUFFIXES
+
     if osp.isdir(spec):
         paths = sorted(osp.join(spec, f) for f in os.listdir(spec) if f.lower().endswith(IMAGE_SUFFIXES))
     elif osp.isfile(spec):
@@ -57,14 +70,15 @@ def collect_inputs(spec: str) -> list:
     return paths
 
 
-def overlay(image: np.ndarray, mask: np.ndarray, alpha: float) -> np.ndarray:
-    """Tint the foreground of a BGR image red and draw its outline."""
+def overlay(image: np.ndarray, mask: np.ndarray, alpha: float, rows: int = 256) -> np.ndarray:
+    """Tint the foreground of a BGR image red and draw its outline (row strips: small temporaries)."""
     tinted = image.copy()
-    red = np.zeros_like(image)
-    red[..., 2] = 255
-    fg = mask.astype(bool)
-    tinted[fg] = (image[fg] * (1 - alpha) + red[fg] * alpha).astype(np.uint8)
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    red = np.array([0, 0, 255], np.float32) * np.float32(alpha)
+    for top in range(0, image.shape[0], rows):
+        fg = mask[top:top + rows].astype(bool)
+        strip = tinted[top:top + rows]
+        strip[fg] = (strip[fg].astype(np.float32) * np.float32(1 - alpha) + red).astype(np.uint8)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     cv2.drawContours(tinted, contours, -1, (0, 255, 255), 1)
     return tinted
 
@@ -89,30 +103,53 @@ def main():
 
     from mmengine.utils import ProgressBar
 
-    from focus_mm.apis import FocusInferencer, read_image
+    from focus_mm.apis import FocusInferencer
+    from focus_mm.apis.inferencer import NonFiniteOutputError
+    from focus_mm.datasets.image_io import read_image
+    from focus_mm.datasets.mask_io import probability_to_uint8
     try:
         inferencer = FocusInferencer(args.config, args.checkpoint, device=args.device,
                                      batch_size=args.batch_size, backend=args.backend, task=args.task)
     except ValueError as err:  # a universal checkpoint without a task, or with one it does not know
         raise SystemExit(f'[infer] {err}')
 
-    # Read every file first, so that one bad file is reported and the rest still run in full batches.
-    failed, readable, used = [], [], set()
+    failed, written, used = [], [], set()
     bar = ProgressBar(len(paths))
     batch_paths, batch_images = [], []
 
+    def fail(path, err):
+        failed.append((path, str(err)))
+        print(f'\n[infer] failed {path}: {err}', file=sys.stderr)
+        bar.update()
+
+    def write(path, image, result):
+        out = osp.join(args.out_dir, unique_stem(path, used))
+        ok = cv2.imwrite(out + '_mask.png', result.mask * np.uint8(255))
+        ok &= cv2.imwrite(out + '_prob.png', probability_to_uint8(result.prob))
+        result.prob = None  # the float map is the largest array: free it before the overlay
+        ok &= cv2.imwrite(out + '_overlay.png', overlay(image, result.mask, args.alpha))
+        if not ok:
+            raise SystemExit(f'could not write the outputs for {path} into {args.out_dir}')
+        written.append(path)
+        bar.update()
+
     def flush():
-        for path, image, result in zip(batch_paths, batch_images,
-                                       inferencer(batch_images, batch_size=args.batch_size)):
-            stem = unique_stem(path, used)
-            out = osp.join(args.out_dir, stem)
-            ok = cv2.imwrite(out + '_mask.png', result.mask * 255)
-            ok &= cv2.imwrite(out + '_prob.png', np.round(result.prob * 255).astype(np.uint8))
-            ok &= cv2.imwrite(out + '_overlay.png', overlay(image, result.mask, args.alpha))
-            if not ok:
-                raise SystemExit(f'could not write the outputs for {path} into {args.out_dir}')
-            readable.append(path)
-            bar.update()
+        done = 0
+        try:  # results come one at a time: only one full-size map lives at once
+            results = inferencer.iter_predictions(batch_images)
+            for path, image, result in zip(batch_paths, batch_images, results):
+                write(path, image, result)
+                done += 1
+        except NonFiniteOutputError:
+            # Find which of the remaining images fail: each alone (only when the model is broken).
+            for path, image in zip(batch_paths[done:], batch_images[done:]):
+                try:
+                    result = inferencer([image], batch_size=1)[0]
+                except NonFiniteOutputError:
+                    fail(path, 'the model output holds NaN or infinite values for this image (no mask '
+                         'written); the checkpoint or the model has non-finite weights')
+                    continue
+                write(path, image, result)
         batch_paths.clear()
         batch_images.clear()
 
@@ -120,9 +157,7 @@ def main():
         try:
             image = read_image(path)
         except ValueError as err:
-            failed.append((path, str(err)))
-            print(f'\n[infer] skipped {path}: {err}', file=sys.stderr)
-            bar.update()
+            fail(path, err)
             continue
         batch_paths.append(path)
         batch_images.append(image)
@@ -131,7 +166,7 @@ def main():
     if batch_paths:
         flush()
 
-    print(f'\n[infer] {len(readable)} image(s) written to {args.out_dir}; {len(failed)} failed')
+    print(f'\n[infer] {len(written)} image(s) written to {args.out_dir}; {len(failed)} failed')
     for path, err in failed:
         print(f'[infer]   failed: {path}: {err}')
     sys.exit(1 if failed else 0)

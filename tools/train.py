@@ -1,7 +1,7 @@
 """Train a focus_mm (or any mmseg) model from a config, with mmseg's flags.
 
 Examples:
-    python tools/train.py configs/focus/focus_mini_1xb8-2k_sod-256x256.py
+    python tools/train.py configs/focus/focus_mini_1xb8-300_sod-256x256.py
     python tools/train.py CONFIG --work-dir work_dirs/x --resume          # latest checkpoint in work dir,
                                                                           # else load_from (logged)
     python tools/train.py CONFIG --resume work_dirs/x/iter_2.pth          # a given checkpoint
@@ -65,8 +65,9 @@ def main():
         latest = find_latest_checkpoint(cfg.work_dir)
         if latest is not None:
             if not osp.isfile(latest):
-                raise SystemExit(f'--resume: {osp.join(cfg.work_dir, "last_checkpoint")} names {latest}, which '
-                                 'does not exist. Pass --resume <checkpoint> or fix that file.')
+                record = osp.join(cfg.work_dir, 'last_checkpoint')
+                raise SystemExit(f'--resume: {record} names {latest}, which does not exist. Pass --resume '
+                                 '<checkpoint> or fix that file.')
             cfg.resume = True
             cfg.load_from = latest
         else:

@@ -3,14 +3,16 @@ import copy
 from dataclasses import dataclass
 from typing import Iterable, Iterator, List, Optional, Sequence, Union
 
-import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 
+from ..datasets.image_io import read_image
+from ..datasets.transforms.edge_prior import to_uint8_bgr
 from ..utils import build_offline_model
 from .checkpoint import load_model_checkpoint
 from .task_selection import set_inference_task
@@ -19,6 +21,19 @@ ImageInput = Union[str, np.ndarray]
 
 # Test-pipeline steps that need a ground truth; inference on a bare image drops them.
 _ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadForegroundMask')
+# Test-pipeline steps that read the image file; inference reads it with `read_image` instead.
+_IMAGE_LOADERS = ('LoadImageFromFile', 'LoadForegroundImage')
+
+
+class NonFiniteOutputError(ValueError):
+    """The model gave NaN or infinite values for an image (its ``source`` is in the message)."""
+
+    def __init__(self, source: str, count: int):
+        super().__init__(f'the model output holds {count} non-finite value(s) for {source}: no mask is '
+                         'written. The checkpoint or the model has NaN/inf weights (check its training '
+                         'log), or the input is broken.')
+        self.source = source
+        self.count = count
 
 
 @dataclass
@@ -35,29 +50,21 @@ class ForegroundPrediction:
     source: str
 
 
-def read_image(path: str) -> np.ndarray:
-    """Read any common image file as ``H x W x 3`` uint8 BGR (gray, RGBA and 16-bit converted).
-
-    Raises:
-        ValueError: The file is missing, unreadable or not an image; the message names it.
-    """
-    from focus_mm.datasets.transforms.edge_prior import to_uint8_bgr
-
-    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise ValueError(f'cannot read image {path}: missing, corrupt or not an image format OpenCV reads')
-    try:
-        return to_uint8_bgr(img)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f'{path}: {err}') from err
-
-
 class FocusInferencer:
     """Foreground segmentation of arbitrary images with a focus_mm (or any 1-channel mmseg) model.
 
     The config's ``test_pipeline`` (resize to the model's test scale, ``EdgePrior``, packing) is applied
     to each image, so the model sees exactly what it saw in testing; results come back at the original
-    size.
+    size. Paths are read by :func:`focus_mm.datasets.image_io.read_image`, the decoder of the configs'
+    ``LoadForegroundImage`` (EXIF orientation applied, GIFs read, truncated files refused), so an
+    image gives the same pixels here as in ``tools/test.py``.
+
+    Memory: everything heavy runs at the test size; only the final map is brought to the original
+    size, as mmseg's ``postprocess_result`` does it (bilinear on the logits, then the sigmoid and the
+    threshold) but in place: one float32 and one uint8 map per image (5 bytes per pixel).
+
+    A model output with NaN or infinite values raises :class:`NonFiniteOutputError` naming the image
+    (it would otherwise read as an all-background mask).
 
     Args:
         config (str | Config): The model's config file or object.
@@ -87,6 +94,7 @@ class FocusInferencer:
         cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
         init_default_scope(cfg.get('default_scope', 'mmseg'))
         self.device = device
+        _check_batch_size(batch_size)
         self.batch_size = batch_size
         if backend == 'onnxruntime':
             from .onnx_backend import OnnxRuntimeSegmentor, resize_to_graph
@@ -124,7 +132,7 @@ class FocusInferencer:
             raise ValueError('the config has no test_pipeline (nor test_dataloader.dataset.pipeline): '
                              'inference needs one to know the test resolution and the input format.')
         steps = [s for s in steps if s['type'] not in _ANNOTATION_LOADERS]
-        if steps and steps[0]['type'] == 'LoadImageFromFile':
+        if steps and steps[0]['type'] in _IMAGE_LOADERS:
             steps[0] = dict(type='LoadImageFromNDArray')
         else:
             steps.insert(0, dict(type='LoadImageFromNDArray'))
@@ -151,41 +159,90 @@ class FocusInferencer:
         """Yield predictions batch by batch (bounded memory for long folders)."""
         from mmengine.utils import ProgressBar
 
-        bs = batch_size or self.batch_size
+        bs = self.batch_size if batch_size is None else batch_size
+        _check_batch_size(bs)
         bar = ProgressBar(len(inputs)) if progress else None
         for start in range(0, len(inputs), bs):
             chunk = inputs[start:start + bs]
-            images = [read_image(x) if isinstance(x, str) else _array_to_bgr(x) for x in chunk]
+            images = [read_image(x) if isinstance(x, str) else to_uint8_bgr(x) for x in chunk]
             sources = [x if isinstance(x, str) else f'<array {start + i}>' for i, x in enumerate(chunk)]
             yield from self._predict_batch(images, sources)
             if bar is not None:
                 for _ in chunk:
                     bar.update()
 
+    def _predict_batch(self, images: Iterable[np.ndarray],
+                       sources: List[str]) -> Iterator[ForegroundPrediction]:
+        """Run the model on a batch at the test size, then yield the full-size results one at a time."""
+        with torch.no_grad():
+            packed = [self.pipeline(dict(img=img)) for img in images]
+            # Images of different sizes go through the model separately: padding one to another's size
+            # would change what a global-attention backbone sees, so a result would depend on its batch.
+            by_shape = {}
+            for i, item in enumerate(packed):
+                by_shape.setdefault(tuple(item['inputs'].shape), []).append(i)
+            small = [None] * len(packed)
+            for indices in by_shape.values():
+                group = pseudo_collate([packed[i] for i in indices])
+                if not hasattr(self.model, 'inference'):  # not an EncoderDecoder: its own postprocessing
+                    for i, sample in zip(indices, self.model.test_step(group)):
+                        small[i] = sample
+                    continue
+                data = self.model.data_preprocessor(group, False)
+                logits = self.model.inference(data['inputs'], [s.metainfo for s in data['data_samples']])
+                for k, (i, sample) in enumerate(zip(indices, data['data_samples'])):
+                    small[i] = (logits[k:k + 1], sample)
+            del packed
+        # Only now, one image at a time, the maps at the original size (the caller may drop each).
+        for i, source in enumerate(sources):
+            item, small[i] = small[i], None
+            if not isinstance(item, tuple):
+                yield self._from_sample(item, source)
+            elif item[0].shape[1] == 1:  # one logit map: the lean path
+                yield self._full_size(item[0], item[1].metainfo, source)
+            else:  # e.g. decision_rule='authors_merge' (2 maps): the model's own postprocessing
+                with torch.no_grad():
+                    sample = self.model.postprocess_result(item[0], [item[1]])[0]
+                yield self._from_sample(sample, source)
+
     @torch.no_grad()
-    def _predict_batch(self, images: Iterable[np.ndarray], sources: List[str]) -> List[ForegroundPrediction]:
-        packed = [self.pipeline(dict(img=img)) for img in images]
-        # Images of different sizes go through the model separately: padding one to another's size
-        # would change what a global-attention backbone sees, so a result would depend on its batch.
-        by_shape = {}
-        for i, item in enumerate(packed):
-            by_shape.setdefault(tuple(item['inputs'].shape), []).append(i)
-        samples = [None] * len(packed)
-        for indices in by_shape.values():
-            outputs = self.model.test_step(pseudo_collate([packed[i] for i in indices]))
-            for i, out in zip(indices, outputs):
-                samples[i] = out
-        results = []
-        for sample, source in zip(samples, sources):
-            prob = sample.seg_logits.data[0].float().cpu().numpy()
-            if prob.min() < 0 or prob.max() > 1:  # a 2-channel model's logits: not a probability
-                raise ValueError('the model does not output a foreground probability (out_channels=1).')
-            mask = sample.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
-            results.append(ForegroundPrediction(mask=mask, prob=prob.astype(np.float32), source=source))
-        return results
+    def _full_size(self, logits: torch.Tensor, meta: dict, source: str) -> ForegroundPrediction:
+        """One image's 1 x C x h x w logits to its original size: mmseg's ``postprocess_result``, lean.
+
+        Same steps and the same operations (padding cropped, flip undone, ``F.interpolate`` bilinear on
+        the logits, sigmoid, ``> threshold``), so the maps equal ``tools/test.py``'s, but the sigmoid
+        runs in place and the mask is a uint8 view: 5 bytes per pixel instead of three float maps.
+        """
+        if logits.shape[1] != 1:
+            raise ValueError('the model does not output a foreground probability (out_channels=1).')
+        padding = meta.get('img_padding_size', meta.get('padding_size', [0] * 4))
+        pad_left, pad_right, pad_top, pad_bottom = padding
+        height, width = logits.shape[-2:]
+        logits = logits[:, :, pad_top:height - pad_bottom, pad_left:width - pad_right]
+        if meta.get('flip', False):
+            logits = logits.flip(dims=(3, ) if meta.get('flip_direction') == 'horizontal' else (2, ))
+        finite = torch.isfinite(logits)
+        if not bool(finite.all()):  # checked on the small map: cheap, and before any upsampling
+            raise NonFiniteOutputError(source, int((~finite).sum()))
+        align_corners = getattr(self.model, 'align_corners', False)
+        full = F.interpolate(logits.float(), size=tuple(meta['ori_shape'][:2]), mode='bilinear',
+                             align_corners=align_corners)[0, 0].cpu()
+        prob = full.sigmoid_().numpy()
+        threshold = getattr(getattr(self.model, 'decode_head', None), 'threshold', None)
+        mask = np.greater(prob, 0.5 if threshold is None else threshold).view(np.uint8)
+        return ForegroundPrediction(mask=mask, prob=prob, source=source)
+
+    @staticmethod
+    def _from_sample(sample, source: str) -> ForegroundPrediction:
+        prob = sample.seg_logits.data[0].float().cpu().numpy()
+        if not np.isfinite(prob).all():
+            raise NonFiniteOutputError(source, int((~np.isfinite(prob)).sum()))
+        if prob.min() < 0 or prob.max() > 1:  # a 2-channel model's logits: not a probability
+            raise ValueError('the model does not output a foreground probability (out_channels=1).')
+        mask = sample.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
+        return ForegroundPrediction(mask=mask, prob=prob.astype(np.float32, copy=False), source=source)
 
 
-def _array_to_bgr(img: np.ndarray) -> np.ndarray:
-    from focus_mm.datasets.transforms.edge_prior import to_uint8_bgr
-
-    return to_uint8_bgr(img)
+def _check_batch_size(batch_size) -> None:
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f'batch_size must be a positive integer, got {batch_size!r}.')

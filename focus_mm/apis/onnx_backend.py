@@ -85,9 +85,9 @@ class OnnxRuntimeSegmentor:
             preprocessor['test_cfg'] = dict(size=self.fixed_shape)
         self.data_preprocessor = MODELS.build(preprocessor)
         head = cfg.model.decode_head
-        # What mmseg's postprocess_result reads from the segmentor.
-        self._post = SimpleNamespace(align_corners=head.get('align_corners', False),
-                                     decode_head=SimpleNamespace(threshold=head.get('threshold', 0.5)))
+        # What mmseg's postprocess_result (and FocusInferencer's lean copy of it) read from a segmentor.
+        self.align_corners = head.get('align_corners', False)
+        self.decode_head = SimpleNamespace(threshold=head.get('threshold', 0.5))
 
     @property
     def with_edge(self) -> bool:
@@ -113,6 +113,10 @@ class OnnxRuntimeSegmentor:
             outputs.append(torch.from_numpy(self.session.run(['logits'], feeds)[0]))
         return torch.cat(outputs)
 
+    def inference(self, inputs: torch.Tensor, batch_img_metas: List[dict]) -> torch.Tensor:
+        """``EncoderDecoder.inference``'s contract: pre-processed inputs -> logits at the input size."""
+        return self.run(inputs)
+
     def test_step(self, data: dict) -> list:
         """Pre-process, run the graph and post-process as ``BaseModel.test_step`` does.
 
@@ -131,7 +135,7 @@ class OnnxRuntimeSegmentor:
         if not torch.isfinite(logits).all():
             paths = [s.metainfo.get('img_path', '?') for s in data['data_samples']]
             raise FloatingPointError(f'{self.path} produced non-finite logits for {paths}')
-        return BaseSegmentor.postprocess_result(self._post, logits, data['data_samples'])
+        return BaseSegmentor.postprocess_result(self, logits, data['data_samples'])
 
 
 def quantize_dynamic_int8(src: str, dst: str) -> Tuple[int, int]:

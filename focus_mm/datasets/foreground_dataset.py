@@ -20,19 +20,28 @@ def _as_tuple(suffix: Union[str, Sequence[str]]) -> Tuple[str, ...]:
     return (suffix, ) if isinstance(suffix, str) else tuple(suffix)
 
 
-def _strip_suffix(name: str, suffixes: Tuple[str, ...]) -> str:
+def _matching_suffix(name: str, suffixes: Tuple[str, ...]) -> Optional[str]:
+    """The suffix (as configured) that ``name`` ends with, compared case-insensitively; longest first."""
+    lower = name.lower()
     for suffix in sorted(suffixes, key=len, reverse=True):  # longest first: '_gt.png' before '.png'
-        if name.endswith(suffix):
-            return name[:len(name) - len(suffix)]
-    return name
+        if lower.endswith(suffix.lower()):
+            return suffix
+    return None
+
+
+def _strip_suffix(name: str, suffixes: Tuple[str, ...]) -> str:
+    suffix = _matching_suffix(name, suffixes)
+    return name if suffix is None else name[:len(name) - len(suffix)]
 
 
 @DATASETS.register_module()
 class ForegroundDataset(BaseSegDataset):
     """Binary foreground segmentation: an image folder and a mask folder, paired by file name.
 
-    Images are listed (recursively) under ``data_prefix['img_path']`` with one of ``img_suffix``;
-    the mask of ``<dir>/<stem><img_suffix>`` is ``<seg_map_path>/<dir>/<stem><seg_map_suffix>``. Masks
+    Images are listed (recursively) under ``data_prefix['img_path']`` with one of ``img_suffix``,
+    compared case-insensitively (``B.JPG`` is an image for ``'.jpg'``); the mask of
+    ``<dir>/<stem><img_suffix>`` is ``<seg_map_path>/<dir>/<stem><seg_map_suffix>`` (its suffix in any
+    case too). Masks
     are binarised at ``> 128`` by :class:`LoadForegroundMask` (classes: background 0, foreground 1).
     The mask folder may hold more masks than there are images (e.g. CAMO's ``GT`` serves both splits),
     and may be the image folder itself (PASCAL-S ships ``.jpg`` and ``.png`` side by side).
@@ -90,9 +99,10 @@ class ForegroundDataset(BaseSegDataset):
             raise FileNotFoundError(
                 f'{type(self).__name__} ({self.dataset_name}): the {role} folder {folder!r} does not exist. '
                 'Check `data_root` / `data_prefix` against docs/dataset_prepare.md.')
-        return sorted(
-            fileio.list_dir_or_file(
-                folder, list_dir=False, suffix=suffixes, recursive=True, backend_args=self.backend_args))
+        # mmengine's suffix filter is case-sensitive: list everything, match the suffix in any case.
+        names = fileio.list_dir_or_file(
+            folder, list_dir=False, recursive=True, backend_args=self.backend_args)
+        return sorted(n for n in names if _matching_suffix(n, suffixes) is not None)
 
     def _keep(self, stem: str) -> bool:
         if self.name_filter is None:
@@ -119,12 +129,13 @@ class ForegroundDataset(BaseSegDataset):
             return [available[s] for s in stems]
         return self._list_files(img_dir, self.img_suffix, 'image')
 
-    def load_data_list(self) -> List[dict]:
-        """Pair every image with its mask; fail loudly on missing folders or masks.
+    def pair_files(self) -> Tuple[List[dict], List[str], List[str]]:
+        """Pair every image with its mask, without stopping at unmatched files.
 
         Returns:
-            list[dict]: one ``dict(img_path, seg_map_path, dataset_name, [task,] label_map,
-            reduce_zero_label, seg_fields)`` per image, sorted by image path.
+            tuple: the data list (one ``dict(img_path, seg_map_path, dataset_name, [task,] ...)`` per matched
+            image, sorted by image path), the images without a mask (relative names) and the masks
+            without an image (relative names; legitimate when a mask folder serves several splits).
         """
         img_dir = self.data_prefix.get('img_path', '') or ''
         ann_dir = self.data_prefix.get('seg_map_path', '') or ''
@@ -134,32 +145,52 @@ class ForegroundDataset(BaseSegDataset):
                 f'{type(self).__name__} ({self.dataset_name}): no image ending in {self.img_suffix} under '
                 f'{img_dir!r}' + (f' matching {self.name_filter}' if self.name_filter else '') +
                 '. Check the folder layout against docs/dataset_prepare.md.')
-        masks = set(self._list_files(ann_dir, self.seg_map_suffix, 'mask'))
-        data_list, unmatched = [], []
+        masks = {}
+        for mask_name in self._list_files(ann_dir, self.seg_map_suffix, 'mask'):
+            suffix = _matching_suffix(mask_name, self.seg_map_suffix)
+            masks.setdefault((mask_name[:len(mask_name) - len(suffix)], suffix), mask_name)
+        data_list, unmatched, used = [], [], set()
         for name in names:
             stem = _strip_suffix(name, self.img_suffix)
-            seg_name = next((stem + sfx for sfx in self.seg_map_suffix if stem + sfx in masks), None)
-            if seg_name is None:
+            key = next(((stem, sfx) for sfx in self.seg_map_suffix if (stem, sfx) in masks), None)
+            if key is None:
                 unmatched.append(name)
                 continue
+            used.add(masks[key])
             data_list.append(
                 dict(
                     img_path=osp.join(img_dir, name),
-                    seg_map_path=osp.join(ann_dir, seg_name),
+                    seg_map_path=osp.join(ann_dir, masks[key]),
                     dataset_name=self.dataset_name,
                     **({} if self.task is None else {TASK_KEY: self.task}),
                     label_map=self.label_map,
                     reduce_zero_label=False,
                     seg_fields=[]))
+        data_list.sort(key=lambda info: info['img_path'])
+        unused = sorted(set(masks.values()) - used)
+        if img_dir and osp.normpath(img_dir) == osp.normpath(ann_dir):  # images and masks side by side
+            unused = [m for m in unused if _matching_suffix(m, self.img_suffix) is None]
+        return data_list, unmatched, unused
+
+    def load_data_list(self) -> List[dict]:
+        """Pair every image with its mask; fail loudly on missing folders or masks.
+
+        Returns:
+            list[dict]: one ``dict(img_path, seg_map_path, dataset_name, label_map, reduce_zero_label,
+            seg_fields)`` per image, sorted by image path.
+        """
+        img_dir = self.data_prefix.get('img_path', '') or ''
+        ann_dir = self.data_prefix.get('seg_map_path', '') or ''
+        data_list, unmatched, _ = self.pair_files()
         if unmatched:
             expected = [osp.join(ann_dir, _strip_suffix(n, self.img_suffix)) + self.seg_map_suffix[0]
                         for n in unmatched[:_NAMES_SHOWN]]
             first = [f'{n} (expected {e})' for n, e in zip(unmatched, expected)]
             raise FileNotFoundError(
-                f'{type(self).__name__} ({self.dataset_name}): {len(unmatched)} of {len(names)} images in '
-                f'{img_dir!r} have no mask ending in {self.seg_map_suffix} in {ann_dir!r}; first: {first}. '
+                f'{type(self).__name__} ({self.dataset_name}): {len(unmatched)} of '
+                f'{len(unmatched) + len(data_list)} images in {img_dir!r} have no mask ending in '
+                f'{self.seg_map_suffix} in {ann_dir!r}; first: {first}. '
                 'Fix the suffixes/folders, or restrict the images with `name_filter` or `ann_file`.')
-        data_list.sort(key=lambda info: info['img_path'])
         if self.expected_size is not None and len(data_list) != self.expected_size:
             print_log(
                 f'{type(self).__name__} ({self.dataset_name}): found {len(data_list)} image/mask pairs '

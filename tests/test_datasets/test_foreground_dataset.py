@@ -82,3 +82,28 @@ def test_ann_file_selects_images(tmp_path):
     with pytest.raises(FileNotFoundError, match='zz'):
         ForegroundDataset(data_root=str(tmp_path), ann_file='bad.txt',
                           data_prefix=dict(img_path='Imgs', seg_map_path='GT'))
+
+
+def test_suffix_is_matched_in_any_case(tmp_path):
+    root = str(tmp_path)
+    _layout(root, ['a'])
+    _write(os.path.join(root, 'Imgs', 'B.JPG'), np.full((8, 10, 3), 90, np.uint8))
+    _write(os.path.join(root, 'GT', 'B.png'), np.zeros((8, 10), np.uint8))
+    _write(os.path.join(root, 'Imgs', 'c.Jpg'), np.full((8, 10, 3), 90, np.uint8))
+    _write(os.path.join(root, 'GT', 'c.PNG'), np.zeros((8, 10), np.uint8))
+    ds = ForegroundDataset(data_root=root, data_prefix=dict(img_path='Imgs', seg_map_path='GT'),
+                           img_suffix='.jpg')
+    pairs = [(os.path.basename(d['img_path']), os.path.basename(d['seg_map_path']))
+             for d in ds.load_data_list()]
+    assert pairs == [('B.JPG', 'B.png'), ('a.jpg', 'a.png'), ('c.Jpg', 'c.PNG')]
+
+
+def test_pair_files_reports_instead_of_raising(tmp_path):
+    root = str(tmp_path)
+    _layout(root, ['a', 'b', 'c'], skip_masks=('b', ))
+    _write(os.path.join(root, 'GT', 'other_split.png'), np.zeros((8, 10), np.uint8))
+    ds = ForegroundDataset(data_root=root, data_prefix=dict(img_path='Imgs', seg_map_path='GT'),
+                           lazy_init=True)
+    data_list, unmatched, unused = ds.pair_files()
+    assert [os.path.basename(d['img_path']) for d in data_list] == ['a.jpg', 'c.jpg']
+    assert unmatched == ['b.jpg'] and unused == ['other_split.png']

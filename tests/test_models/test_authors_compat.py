@@ -29,15 +29,21 @@ MEAN = np.array([123.675, 116.28, 103.53], np.float32)
 STD = np.array([58.395, 57.12, 57.375], np.float32)
 
 
-def tiny_pair(geometry):
+def tiny_backbone(geometry):
     arch = dict(embed_dims=D, num_layers=4, num_heads=2, feedforward_channels=64)
     backbone = DINOv2(arch=arch, img_size=42,
                       interaction_groups=[[0, 0], [1, 1], [2, 2], [3, 3]], token_geometry=geometry)
+    backbone.init_weights()
+    return backbone.eval()
+
+
+def tiny_pair(geometry):
+    backbone = tiny_backbone(geometry)
     neck = EdgeEnhancerNeck(embed_dims=D, num_heads=4, num_points=2, norm_cfg=dict(type='BN'),
                             edge_backbone=dict(type='ResNet', depth=18, base_channels=8, stem_channels=8,
                                                out_indices=(0, 1, 2, 3), zero_init_residual=False))
-    backbone.init_weights(), neck.init_weights()
-    return backbone.eval(), neck.eval()
+    neck.init_weights()
+    return backbone, neck.eval()
 
 
 def fixed_image(height=60, width=50):
@@ -53,7 +59,7 @@ def fixed_image(height=60, width=50):
 # ---------------------------------------------------------------------------------------- token geometry
 @pytest.mark.parametrize('geometry,grid', [('authors', 36), ('padded', 37)])
 def test_token_grid_at_512(geometry, grid):
-    backbone, _ = tiny_pair(geometry)
+    backbone = tiny_backbone(geometry)
     img = torch.randn(1, 3, 512, 512)
     with torch.no_grad():
         tokens, hw = backbone.prepare_tokens(img)
@@ -229,14 +235,19 @@ def their_merge(cls, mask_logits_ori):
     return second > first, 'both'
 
 
-@pytest.mark.parametrize('case', ['both', 'fallback_fg', 'fallback_bg'])
-def test_authors_decision_rule_end_to_end(case):
-    """Through FocusSegmentor.predict (padding crop, resize to the original size), against their rule."""
+@pytest.fixture(scope='module')
+def rule_models():
+    """The tiny FOCUS model with the authors' decision rule, and with ours (the default)."""
     torch.manual_seed(1)
     cfg = tiny_focus_segmentor_cfg(prior=False)
     cfg['test_cfg'] = dict(mode='whole', decision_rule='authors_merge')
-    model = build_model(cfg).eval()
-    joint_model = build_model(tiny_focus_segmentor_cfg(prior=False)).eval()
+    return build_model(cfg).eval(), build_model(tiny_focus_segmentor_cfg(prior=False)).eval()
+
+
+@pytest.mark.parametrize('case', ['both', 'fallback_fg', 'fallback_bg'])
+def test_authors_decision_rule_end_to_end(case, rule_models):
+    """Through FocusSegmentor.predict (padding crop, resize to the original size), against their rule."""
+    model, joint_model = rule_models
     # synthetic last prediction set at stride 4 of a 64 x 64 padded input (image 60 x 50, original 90 x 75)
     yy, xx = torch.meshgrid(torch.linspace(-1, 1, 16), torch.linspace(-1, 1, 16), indexing='ij')
     masks = torch.stack([4 * (0.5 - yy**2 - xx**2), 4 * (yy**2 + xx**2 - 0.5) + 0.4])[None]
@@ -248,7 +259,7 @@ def test_authors_decision_rule_end_to_end(case):
     sample = SegDataSample()
     sample.set_metainfo(dict(ori_shape=(90, 75), img_shape=(60, 50), pad_shape=(64, 64),
                              img_padding_size=[0, 14, 0, 4]))
-    for m in (model, joint_model):
+    for m in (model, joint_model):  # the head returns this set whatever the features
         m.decode_head.forward = lambda inputs, _outputs=outputs: _outputs
     inputs = torch.randn(1, 6, 64, 64)
     with single_thread(), torch.no_grad():
@@ -287,7 +298,8 @@ def test_authors_rule_refuses_slide_and_unknown_rules():
 
 # ---------------------------------------------------------------------------------------------- defaults
 def test_defaults_are_ours():
-    assert DINOv2(arch='small').token_geometry == 'padded'
+    arch = dict(embed_dims=D, num_layers=4, num_heads=2, feedforward_channels=64)
+    assert DINOv2(arch=arch).token_geometry == 'padded'
     assert FocusDataPreProcessor().edge_input == 'pipeline'
     model = build_model(tiny_focus_segmentor_cfg(prior=False)).eval()
     images = torch.randn(1, 6, 64, 64)

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -43,17 +44,29 @@ def image_folder(tmp_path):
         assert cv2.imwrite(str(folder / name), img)
     (folder / 'broken.png').write_bytes(b'\x89PNG not really an image')
     (folder / 'notes.txt').write_text('not an image suffix: ignored')
+    Image.fromarray(IMAGES['photo.jpg'][..., ::-1]).convert('P').save(folder / 'anim.gif')
+    assert cv2.imwrite(str(folder / 'UPPER.JPG'), IMAGES['photo.jpg'])
+    Image.fromarray(rng.integers(0, 255, (200, 240, 3), dtype=np.uint8)).save(folder / 'cut.jpg', quality=90)
+    data = (folder / 'cut.jpg').read_bytes()
+    (folder / 'cut.jpg').write_bytes(data[:len(data) // 2])  # a truncated JPEG
     return folder
+
+
+def _infer(*args, timeout=300):
+    return subprocess.run([sys.executable, osp.join(REPO, 'tools', 'infer.py'), *map(str, args)],
+                          cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
 
 def test_infer_tool_writes_three_pngs_per_image_and_reports_failures(checkpoint, image_folder, tmp_path):
     out = tmp_path / 'out'
-    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'infer.py'), str(image_folder), CONFIG,
-                           checkpoint, '--out-dir', str(out), '--batch-size', '3'],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    proc = _infer(image_folder, CONFIG, checkpoint, '--out-dir', out, '--batch-size', 3)
     log = proc.stdout + proc.stderr
-    assert proc.returncode == 1, log  # one file failed
-    assert 'broken.png' in log and '4 image(s) written' in log and '1 failed' in log
+    assert proc.returncode == 1, log  # two files failed
+    assert 'broken.png' in log and '6 image(s) written' in log and '2 failed' in log
+    assert 'cut.jpg' in log and 'truncated' in log  # reported and counted, not a success
+    for stem, shape in (('anim', (90, 120)), ('UPPER', (90, 120))):  # GIF and upper-case suffix: read
+        assert cv2.imread(str(out / f'{stem}_mask.png'), cv2.IMREAD_UNCHANGED).shape == shape
+    assert not (out / 'cut_mask.png').exists()
     for name, img in IMAGES.items():
         stem = osp.splitext(name)[0]
         mask = cv2.imread(str(out / f'{stem}_mask.png'), cv2.IMREAD_UNCHANGED)
@@ -66,6 +79,82 @@ def test_infer_tool_writes_three_pngs_per_image_and_reports_failures(checkpoint,
         decided = prob.astype(int) > 128
         assert (decided == (mask > 0))[np.abs(prob.astype(int) - 128) > 1].all()
     assert not any(f.startswith('broken') for f in os.listdir(out))
+
+
+def test_batch_size_below_one_is_refused(checkpoint, image_folder, tmp_path):
+    for bad in ('0', '-1'):
+        proc = _infer(image_folder, CONFIG, checkpoint, '--out-dir', tmp_path / 'o', '--batch-size', bad,
+                      timeout=120)
+        assert proc.returncode == 2 and 'must be at least 1' in proc.stderr, proc.stderr
+    assert not (tmp_path / 'o').exists()
+    from focus_mm.apis import FocusInferencer
+    with pytest.raises(ValueError, match='batch_size'):
+        FocusInferencer(CONFIG, checkpoint, batch_size=0)
+
+
+@pytest.fixture(scope='module')
+def nan_checkpoint(tmp_path_factory):
+    init_default_scope('mmseg')
+    model = MODELS.build(Config.fromfile(CONFIG).model)
+    state = model.state_dict()
+    key = next(k for k in state
+               if k.startswith('decode_head') and k.endswith('weight') and state[k].is_floating_point())
+    state[key] = torch.full_like(state[key], float('nan'))
+    path = tmp_path_factory.mktemp('ckpt') / 'nan.pth'
+    torch.save({'state_dict': state, 'meta': {}}, path)
+    return str(path)
+
+
+def test_non_finite_model_output_fails_naming_the_image(nan_checkpoint, tmp_path):
+    from focus_mm.apis import FocusInferencer
+    from focus_mm.apis.inferencer import NonFiniteOutputError
+
+    folder = tmp_path / 'imgs'
+    folder.mkdir()
+    for name in ('a.png', 'b.png', 'c.png'):
+        assert cv2.imwrite(str(folder / name), IMAGES['photo.jpg'])
+    with pytest.raises(NonFiniteOutputError, match='a.png'):
+        FocusInferencer(CONFIG, nan_checkpoint)(str(folder / 'a.png'))
+    out = tmp_path / 'out'
+    proc = _infer(folder, CONFIG, nan_checkpoint, '--out-dir', out, '--batch-size', 2)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 1, log
+    assert '0 image(s) written' in log and '3 failed' in log and 'NaN or infinite' in log
+    for name in ('a.png', 'b.png', 'c.png'):
+        assert f'failed: {folder / name}' in log
+    assert not list(out.glob('*_mask.png'))
+
+
+def test_lean_full_size_maps_equal_mmseg_postprocess(checkpoint):
+    from mmengine.dataset import pseudo_collate
+
+    from focus_mm.apis import FocusInferencer
+
+    inferencer = FocusInferencer(CONFIG, checkpoint)
+    img = IMAGES['photo.jpg']  # 90 x 120: resized, padded, then brought back
+    ours = inferencer(img)[0]
+    with torch.no_grad():
+        sample = inferencer.model.test_step(pseudo_collate([inferencer.pipeline(dict(img=img))]))[0]
+    np.testing.assert_array_equal(ours.prob, sample.seg_logits.data[0].numpy())
+    np.testing.assert_array_equal(ours.mask, sample.pred_sem_seg.data[0].numpy().astype(np.uint8))
+
+
+def test_inference_and_test_pipeline_see_the_same_pixels(checkpoint, tmp_path):
+    from mmengine.dataset import Compose
+
+    from focus_mm.apis import FocusInferencer
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    path = str(tmp_path / 'exif.jpg')
+    Image.fromarray(IMAGES['photo.jpg'][..., ::-1]).save(path, exif=exif.tobytes(), quality=90)
+    inferencer = FocusInferencer(CONFIG, checkpoint)
+    steps = [s for s in Config.fromfile(CONFIG).test_pipeline if s['type'] != 'LoadForegroundMask']
+    from_test = Compose(steps)(dict(img_path=path))
+    from focus_mm.datasets.image_io import read_image
+    from_infer = inferencer.pipeline(dict(img=read_image(path)))
+    assert torch.equal(from_test['inputs'], from_infer['inputs'])
+    assert inferencer(path)[0].mask.shape == (120, 90)  # the displayed (rotated) size
 
 
 def test_inferencer_api_returns_arrays_at_original_size(checkpoint):

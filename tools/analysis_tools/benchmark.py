@@ -33,7 +33,6 @@ the process sampled every 5 ms over the warm-up and timed runs, and its increase
 them (activations and workspace; for training also gradients and optimizer state).
 """
 import argparse
-import json
 import os
 import os.path as osp
 import platform
@@ -336,19 +335,22 @@ def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 5
               'params': sum(p.numel() for p in model.parameters()), 'edge_prior_ms_per_image': edge_ms,
               'backends': {}}
     probs = {}
+    exported_here = 'onnxruntime' in backends and onnx_path is None
     with tempfile.TemporaryDirectory() as tmp:
-        if 'onnxruntime' in backends and onnx_path is None:
+        if exported_here:
             onnx_path = osp.join(tmp, 'model.onnx')
             export_onnx(model, onnx_path, shape, batch_size=batch_size)
             result['onnx'] = f'exported at {shape[0]}x{shape[1]} from the same random weights'
         elif onnx_path is not None:
-            result['onnx'] = onnx_path
+            result['onnx'] = f'{onnx_path} (its weights are not these random ones: outputs not compared)'
         for backend in backends:
             before = _rss_bytes()
             if backend == 'pytorch':
                 runner = model  # already built: its load_mb is 0 (the weights are in the process anyway)
             elif backend == 'onnxruntime':
                 runner = OnnxRuntimeSegmentor(cfg, onnx_path, threads=threads)
+                if runner.fixed_shape not in (None, tuple(shape)):
+                    raise SystemExit(f'--onnx {onnx_path} takes {runner.fixed_shape}, not --shape {tuple(shape)}')
             else:
                 raise ValueError(f'unknown backend {backend!r}: pytorch or onnxruntime')
             load_mb = (_rss_bytes() - before) / 2**20
@@ -365,11 +367,12 @@ def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 5
             result['backends'][backend] = out
             probs[backend] = torch.stack([s.seg_logits.data for s in samples])
     if 'pytorch' in probs and 'onnxruntime' in probs:
-        torch_prob, ort_prob = probs['pytorch'], probs['onnxruntime']
         result['ratio_pytorch_over_onnxruntime'] = (result['backends']['pytorch']['mean_s']
                                                     / result['backends']['onnxruntime']['mean_s'])
-        result['max_prob_diff'] = (torch_prob - ort_prob).abs().max().item()
-        result['mask_agreement'] = ((torch_prob > 0.5) == (ort_prob > 0.5)).float().mean().item()
+        if exported_here:  # a given --onnx file has other weights than these random ones: not compared
+            torch_prob, ort_prob = probs['pytorch'], probs['onnxruntime']
+            result['max_prob_diff'] = (torch_prob - ort_prob).abs().max().item()
+            result['mask_agreement'] = ((torch_prob > 0.5) == (ort_prob > 0.5)).float().mean().item()
     return result
 
 
@@ -380,36 +383,36 @@ def format_backends(r: dict) -> str:
              f'load {m.get("load_average_1min", 0):.1f}); params {r["params"]:,}; random weights',
              f'  input: {i["batch_size"]} x {i["channels"]} x {i["height"]} x {i["width"]}, the same batch for '
              f'every backend; each timing is the whole test_step (pre-processing, network, post-processing)',
-             f'  {"backend":12s} {"mean ms":>9s} {"median":>9s} {"min":>9s} {"images/s":>9s} {"load MB":>8s} '
-             f'{"peak MB":>8s} {"+MB runs":>8s}']
+             f'  {"backend":12s} {"mean ms":>9s} {"median":>9s} {"min":>9s} {"CPU ms":>9s} {"images/s":>9s} '
+             f'{"load MB":>8s} {"peak MB":>8s} {"+MB runs":>8s}']
     for name, s in r['backends'].items():
         lines.append(f'  {name:12s} {s["mean_s"] * 1e3:9.1f} {s["median_s"] * 1e3:9.1f} {s["min_s"] * 1e3:9.1f} '
-                     f'{s["images_per_s"]:9.3f} {s["load_mb"]:8.0f} {s["peak_mb"]:8.0f} {s["increase_mb"]:8.0f}')
+                     f'{s["mean_cpu_s"] * 1e3:9.1f} {s["images_per_s"]:9.3f} {s["load_mb"]:8.0f} '
+                     f'{s["peak_mb"]:8.0f} {s["increase_mb"]:8.0f}')
     if 'ratio_pytorch_over_onnxruntime' in r:
+        b = r['backends']
+        cpu_ratio = b['pytorch']['mean_cpu_s'] / max(b['onnxruntime']['mean_cpu_s'], 1e-9)
         lines.append(f'  onnxruntime is {r["ratio_pytorch_over_onnxruntime"]:.2f} x as fast as pytorch '
-                     f'(mean latency ratio); outputs: max |probability diff| {r["max_prob_diff"]:.2e}, '
-                     f'equal mask pixels {r["mask_agreement"]:.4%} (PyTorch: eigh prior, ONNX: power iteration)')
+                     f'(mean latency ratio; {cpu_ratio:.2f} x in process CPU time, which other processes on the '
+                     f'cores do not change)')
+    if 'max_prob_diff' in r:
+        lines.append(f'  outputs: max |probability diff| {r["max_prob_diff"]:.2e}, equal mask pixels '
+                     f'{r["mask_agreement"]:.4%} (PyTorch: eigh prior, ONNX: power iteration)')
     if r.get('onnx'):
         lines.append(f'  onnx: {r["onnx"]}')
     return '\n'.join(lines)
 
 
 def main(argv=None) -> int:
-    from _common import add_cfg_options  # tools/, put on sys.path by get_flops
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
-    parser.add_argument('--shape', type=int, nargs=2, default=[512, 512], metavar=('H', 'W'))
-    parser.add_argument('--batch-size', type=int, default=1)
+    get_flops.add_model_input_arguments(parser)  # config, --shape, --batch-size, --threads, --json, ...
     parser.add_argument('--iters', type=int, default=3, help='timed inference runs (0: skip inference)')
     parser.add_argument('--warmup', type=int, default=1, help='untimed inference runs first')
     parser.add_argument('--train-iters', type=int, default=1, help='timed training steps (0: skip)')
     parser.add_argument('--train-warmup', type=int, default=1, help='untimed training steps first')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--threads', type=int, help="torch threads (default: torch's)")
     parser.add_argument('--matmul-size', type=int, default=2048)
     parser.add_argument('--no-flops', action='store_true', help='skip the FLOP count (no efficiency)')
-    parser.add_argument('--json', help='also write the numbers to this file')
-    add_cfg_options(parser)
     parser.add_argument('--backend', nargs='+', choices=['pytorch', 'onnxruntime'], default=['pytorch'],
                         help='with onnxruntime: inference of the listed backends side by side (CPU)')
     parser.add_argument('--onnx', help='the .onnx file for --backend onnxruntime (default: exported here '
@@ -421,21 +424,13 @@ def main(argv=None) -> int:
         result = run_backends(args.config, args.backend, tuple(args.shape), args.batch_size, args.iters,
                               args.warmup, args.threads, args.onnx, args.cfg_options)
         print(format_backends(result))
-        if args.json:
-            os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
-            with open(args.json, 'w') as f:
-                json.dump(result, f, indent=2)
-            print(f'written {args.json}')
+        get_flops.write_json(result, args.json)
         return 0
     result = run(args.config, tuple(args.shape), args.batch_size, args.iters, args.warmup, args.train_iters,
                  args.train_warmup, args.device, args.threads, args.matmul_size, not args.no_flops,
                  args.cfg_options)
     print(format_report(result))
-    if args.json:
-        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
-        with open(args.json, 'w') as f:
-            json.dump(result, f, indent=2)
-        print(f'written {args.json}')
+    get_flops.write_json(result, args.json)
     return 0
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import py_sod_metrics as psm
 import torch
 
+from focus_mm.datasets.mask_io import probability_to_uint8
 from focus_mm.evaluation.metrics import METRIC_NAMES, TASK_METRICS, ForegroundMetric
 
 SETS = dict(all=METRIC_NAMES, **TASK_METRICS)
@@ -37,7 +38,7 @@ def make_maps(num: int, size: int, seed: int = 0):
                     float(rng.uniform(0, 180)), 0, 360, 1, -1)
         noisy = gt * rng.uniform(0.6, 0.9) + rng.normal(0.15, 0.15, gt.shape)
         pred = cv2.GaussianBlur(np.clip(noisy, 0, 1).astype(np.float32), (0, 0), 3)
-        maps.append((np.round(pred * 255).astype(np.uint8), gt.astype(bool)))
+        maps.append((probability_to_uint8(pred), gt.astype(bool)))
     return maps
 
 

@@ -17,7 +17,8 @@ from focus_mm.models.backbones import DINOv2
 from focus_mm.models.decode_heads import FocusPixelDecoder
 from focus_mm.models.necks import EdgeEnhancerNeck
 
-# Authors' counts (their modules built on CPU), see shared/notes/reference_facts.md.
+# The authors' counts: the modules of their code (geshang777/FOCUS) built on CPU and counted; the table with
+# ours beside them is in docs/model_zoo.md.
 AUTHORS = {
     'large': {'vit': 304_365_568, 'edge_resnet_and_proj': 27_444_288, 'interactions': 17_269_632,
               'adapter_extras': 4_206_592, 'pixel_decoder': 6_101_440},

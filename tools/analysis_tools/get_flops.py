@@ -165,15 +165,31 @@ def format_table(result: dict) -> str:
     return '\n'.join(lines)
 
 
-def main(argv=None) -> int:
+def add_model_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments this tool and benchmark.py share: the config, the input size and batch, torch's
+    threads, the JSON file and ``--cfg-options``."""
     from _common import add_cfg_options
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('--shape', type=int, nargs=2, default=[512, 512], metavar=('H', 'W'))
     parser.add_argument('--batch-size', type=int, default=1)
     parser.add_argument('--threads', type=int, default=None, help='torch threads (default: torch\'s)')
     parser.add_argument('--json', help='also write the numbers to this file')
     add_cfg_options(parser)
+
+
+def write_json(result: dict, path: Optional[str]) -> None:
+    """Write ``result`` to ``path`` (folders created) and say so; nothing when ``path`` is None."""
+    if not path:
+        return
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(result, f, indent=2)
+    print(f'written {path}')
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    add_model_input_arguments(parser)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -183,11 +199,7 @@ def main(argv=None) -> int:
     print(f'{result["config"]}: input {result["input"]["channels"]} x {args.shape[0]} x {args.shape[1]}, '
           'per image (1 MAC = 1 multiply-add, GFLOPs = 2 x GMACs)')
     print(format_table(result))
-    if args.json:
-        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
-        with open(args.json, 'w') as f:
-            json.dump(result, f, indent=2)
-        print(f'written {args.json}')
+    write_json(result, args.json)
     return 0
 
 

@@ -34,7 +34,7 @@ def main():
     from mmengine.registry import init_default_scope
 
     import focus_mm  # noqa: F401
-    from focus_mm.datasets.mask_io import read_foreground_mask
+    from focus_mm.datasets.mask_io import probability_to_uint8, read_foreground_mask
     from focus_mm.evaluation.metrics import MultiTaskForegroundMetric
     from mmseg.registry import DATASETS, METRICS
 
@@ -51,7 +51,7 @@ def main():
         for info, gt in zip(infos, masks):
             prob = predictor(*gt.shape)
             kwargs = dict(task=info.get('task'), group=info.get('dataset_name')) if multi_task else {}
-            metric.add_pair(np.round(prob * 255).astype(np.uint8), gt, **kwargs)
+            metric.add_pair(probability_to_uint8(prob), gt, **kwargs)
         metric.evaluate(len(masks))
 
 

@@ -100,12 +100,11 @@ def _baselines(work: str) -> dict:
     path = osp.join(work, 'baselines.json')
     if osp.isfile(path):
         return json.load(open(path))
-    import numpy as np
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     import focus_mm  # noqa: F401
-    from focus_mm.datasets.mask_io import read_foreground_mask
+    from focus_mm.datasets.mask_io import probability_to_uint8, read_foreground_mask
     from focus_mm.evaluation.metrics import MultiTaskForegroundMetric
     from mmseg.registry import DATASETS
 
@@ -122,7 +121,7 @@ def _baselines(work: str) -> dict:
         metric = MultiTaskForegroundMetric(tasks=TASKS, extra_metrics=COMMON + ('BER', 'F1', 'AUC'))
         for info in infos:
             gt = read_foreground_mask(info['seg_map_path'])
-            metric.add_pair(np.round(predictor(*gt.shape) * 255).astype(np.uint8), gt, task=info['task'])
+            metric.add_pair(probability_to_uint8(predictor(*gt.shape)), gt, task=info['task'])
         out[name] = metric.evaluate(len(infos))
     os.makedirs(work, exist_ok=True)
     json.dump(out, open(path, 'w'), indent=2)

@@ -15,7 +15,7 @@ max_long_side = 2048
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
              'flip_direction', 'reduce_zero_label', 'dataset_name', 'task')
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadForegroundImage'),
     dict(type='LoadForegroundMask'),
     dict(type='RandomResize',
          scale=[(max_long_side, train_short_side_range[0]), (max_long_side, train_short_side_range[1])],
@@ -27,7 +27,7 @@ train_pipeline = [
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadForegroundImage'),
     dict(type='Resize', scale=(max_long_side, test_short_side), keep_ratio=True),
     dict(type='LoadForegroundMask'),
     dict(type='EdgePrior'),
@@ -37,7 +37,7 @@ train_sampler = dict(type='InfiniteSampler', shuffle=True)
 test_sampler = dict(type='DefaultSampler', shuffle=False)
 # Flip test-time augmentation (tools/test.py --tta): ForegroundTTAModel averages the probabilities.
 tta_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadForegroundImage'),
     dict(type='TestTimeAug',
          transforms=[[dict(type='Resize', scale=(max_long_side, test_short_side), keep_ratio=True)],
                      [dict(type='RandomFlip', prob=0., direction='horizontal'),

@@ -9,7 +9,7 @@ max_long_side = 1024
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
              'flip_direction', 'reduce_zero_label', 'dataset_name', 'task')
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadForegroundImage'),
     dict(type='LoadForegroundMask'),
     dict(type='RandomResize',
          scale=[(max_long_side, train_short_side_range[0]), (max_long_side, train_short_side_range[1])],
@@ -21,14 +21,14 @@ train_pipeline = [
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadForegroundImage'),
     dict(type='Resize', scale=(max_long_side, test_short_side), keep_ratio=True),
     dict(type='LoadForegroundMask'),
     dict(type='EdgePrior'),
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 tta_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadForegroundImage'),
     dict(type='TestTimeAug',
          transforms=[[dict(type='Resize', scale=(max_long_side, test_short_side), keep_ratio=True)],
                      [dict(type='RandomFlip', prob=0., direction='horizontal'),

@@ -1,5 +1,5 @@
 """Pipeline transforms (registered into ``mmseg.registry.TRANSFORMS``)."""
 from .edge_prior import EdgePrior
-from .loading import LoadForegroundMask
+from .loading import LoadForegroundImage, LoadForegroundMask
 
-__all__ = ['EdgePrior', 'LoadForegroundMask']
+__all__ = ['EdgePrior', 'LoadForegroundImage', 'LoadForegroundMask']

@@ -5,12 +5,15 @@ from mmcv.transforms import BaseTransform
 
 from mmseg.registry import TRANSFORMS
 
+from ..image_io import uint16_to_uint8
+
 
 def to_uint8_bgr(img: np.ndarray) -> np.ndarray:
     """Bring an image to ``H x W x 3`` uint8 BGR, or refuse it with a message naming the format.
 
     Rules: gray (``H x W`` or ``H x W x 1``) is replicated to 3 channels; BGRA drops its alpha
-    channel (no compositing); 16-bit (uint16) is rescaled linearly, ``round(v * 255 / 65535)``.
+    channel (no compositing); 16-bit (uint16) is rescaled by ``round(v * 255 / 65535)``
+    (:func:`focus_mm.datasets.image_io.uint16_to_uint8`, the rule of the image and mask readers).
     Any other dtype or channel count is refused.
 
     Args:
@@ -22,7 +25,7 @@ def to_uint8_bgr(img: np.ndarray) -> np.ndarray:
     if not isinstance(img, np.ndarray):
         raise TypeError(f'EdgePrior expects a numpy image (H x W x 3 uint8 BGR), got {type(img).__name__}')
     if img.dtype == np.uint16:
-        img = np.round(img.astype(np.float32) * (255.0 / 65535.0)).astype(np.uint8)
+        img = uint16_to_uint8(img)
     elif img.dtype != np.uint8:
         raise TypeError(
             f'EdgePrior expects uint8 (or 16-bit) pixels, got {img.dtype} with shape {img.shape}: Canny '

@@ -12,7 +12,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmseg.registry import METRICS
 
-from ...datasets.mask_io import read_foreground_mask
+from ...datasets.mask_io import probability_to_uint8, read_foreground_mask
 from .foreground_stats import METRIC_NAMES, ForegroundImageEvaluator, ForegroundStats, normalize_prediction
 
 #: the metrics each task reports in FOCUS' tables (and the field's papers).
@@ -58,7 +58,8 @@ class ForegroundMetric(BaseMetric):
     - the ground truth ``gt_sem_seg.data`` (0/1, at the original size because the test pipeline
       loads it after ``Resize``); without it, the mask file ``seg_map_path`` is read (same rules).
 
-    The probability is quantised as a saved prediction PNG would be: ``floor(p * 255 + 0.5)`` as uint8,
+    The probability is quantised as a saved prediction PNG is (``floor(p * 255 + 0.5)`` as uint8, by
+    :func:`focus_mm.datasets.mask_io.probability_to_uint8`, the function the writers use),
     then handed to pysodmetrics (``/255``, and min-max stretching where the task's convention has it;
     see ``minmax_normalize``). So the numbers equal what the field's evaluation scripts give on
     PNG maps written by this model. Shapes must match exactly (the error names the image).
@@ -200,8 +201,8 @@ class ForegroundMetric(BaseMetric):
                     f'{name!r} differ in size; predictions are compared at the mask\'s original size '
                     '(load the mask after Resize in the test pipeline, and keep ori_shape in '
                     'PackSegInputs.meta_keys).')
-            # round half up (prob is in [0, 1]); one pass cheaper than round_() on CPU
-            pred_u8 = prob.mul(255).add_(0.5).to(torch.uint8).cpu().numpy()
+            # the rule every saved prediction PNG is written with (floor(p * 255 + 0.5))
+            pred_u8 = probability_to_uint8(prob)
             self.add_pair(pred_u8, gt, sample.get(self.group_by) if self.group_by else None)
 
     def add_pair(self, pred_u8: np.ndarray, gt: np.ndarray, group: Optional[str] = None) -> None:

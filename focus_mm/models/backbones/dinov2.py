@@ -14,6 +14,7 @@ that provides them can be driven the same way:
 - ``prepare_tokens(img) -> (tokens, (h, w))``: embeds a ``B x 3 x H x W`` image into
   ``B x (num_extra_tokens + h*w) x D`` tokens (position embedding added); ``(h, w)`` is the token grid.
 - ``forward_group(tokens, index) -> tokens``: runs the blocks of interaction group ``index``.
+- ``tokens_to_map(tokens, (h, w)) -> B x D x h x w``: the patch tokens (extra tokens dropped) as a map.
 - ``prior_map(tokens, (h, w)) -> B x D x h x w``: the patch tokens after the final norm (M0 prior).
 - ``token_geometry`` (str, optional; ``'padded'`` when absent): how the token grid lies on the image,
   see below.

@@ -10,7 +10,7 @@ from torch import nn
 
 from mmseg.registry import MODELS
 from ..layers import SinePositionalEncoding2D
-from ..utils import refuse_old_arguments
+from ..utils import cell_centre_reference_points, level_layout, refuse_old_arguments
 
 
 class DeformableEncoderLayer(nn.Module):
@@ -33,22 +33,6 @@ class DeformableEncoderLayer(nn.Module):
         x = self.norm1(self.self_attn(query=x, value=x, query_pos=pos, reference_points=ref,
                                       spatial_shapes=shapes, level_start_index=start))
         return self.norm2(x + self.ffn(x))
-
-
-def encoder_reference_points(shapes: Sequence[Tuple[int, int]], num_levels: int,
-                             device: torch.device) -> torch.Tensor:
-    """Cell centres of every level, normalised by its own size and shared by all levels (Mask2Former).
-
-    Returns:
-        Tensor: ``1 x sum(h*w) x num_levels x 2`` in ``(x, y)`` order.
-    """
-    refs = []
-    for h, w in shapes:
-        ys = (torch.arange(h, dtype=torch.float32, device=device) + 0.5) / h
-        xs = (torch.arange(w, dtype=torch.float32, device=device) + 0.5) / w
-        yy, xx = torch.meshgrid(ys, xs, indexing='ij')
-        refs.append(torch.stack((xx.reshape(-1), yy.reshape(-1)), dim=-1))
-    return torch.cat(refs, 0)[None, :, None, :].expand(-1, -1, num_levels, -1)
 
 
 @MODELS.register_module()
@@ -162,10 +146,8 @@ class FocusPixelDecoder(BaseModule):
         if task_embed is not None:
             x = x + task_embed[:, None].to(x.dtype)
         device = x.device
-        spatial_shapes = torch.as_tensor(shapes, dtype=torch.long, device=device)
-        sizes = spatial_shapes.prod(1)
-        start = torch.cat((sizes.new_zeros(1), sizes.cumsum(0)[:-1]))
-        ref = encoder_reference_points(shapes, self.num_levels, device)
+        spatial_shapes, start = level_layout(shapes, device)
+        ref = cell_centre_reference_points(shapes, self.num_levels, device)  # as Mask2Former's encoder
         for layer in self.encoder:
             x = layer(x, pos, ref, spatial_shapes, start)
 

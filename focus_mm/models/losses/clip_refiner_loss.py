@@ -33,7 +33,8 @@ class CLIPRefinerLoss(nn.Module):
     With image features ``I_f, I_b`` and text features ``T_f, T_b`` (unit length) the loss per image is
     ``(L_i2t + L_t2i) / 2`` where
     ``L_i2t = CE([I_f.T_f, I_f.T_b] / tau, 0) + CE([I_b.T_b, I_b.T_f] / tau, 0)`` and ``L_t2i`` is the
-    same with the roles of images and texts swapped (the paper's equation).
+    same with the roles of images and texts swapped (the paper's equation). The loss is the mean over the
+    images that ``keep`` selects (all by default); the others are not encoded at all.
 
     The CLIP model is frozen and kept outside the module tree: it is not in ``state_dict()`` or
     ``parameters()`` (so neither checkpoints nor optimizers see it), and it follows the device of the
@@ -137,7 +138,8 @@ class CLIPRefinerLoss(nn.Module):
         return text[:, 0], text[:, 1], factors
 
     def forward(self, fg_mask_logits: torch.Tensor, bg_mask_logits: Optional[torch.Tensor],
-                images: torch.Tensor, tasks: Optional[Sequence[str]] = None) -> torch.Tensor:
+                images: torch.Tensor, keep: Optional[torch.Tensor] = None,
+                tasks: Optional[Sequence[str]] = None) -> torch.Tensor:
         """Compute the weighted loss.
 
         Args:
@@ -145,6 +147,9 @@ class CLIPRefinerLoss(nn.Module):
             bg_mask_logits (Tensor, optional): Background mask logits, same shape; None uses
                 ``1 - sigmoid(fg)`` (single-channel binary heads).
             images (Tensor): B x 3 x H x W un-normalised RGB in [0, 1].
+            keep (Tensor, optional): bool B, the images that take part (e.g. those with both a
+                foreground and a background); None keeps all. With none kept the loss is a zero that
+                keeps the graph.
             tasks (Sequence[str], optional): Each sample's task (universal models): its prompts are that
                 task's, and its loss is scaled by ``task_loss_weights``. None uses the constructor's pair.
 
@@ -155,6 +160,20 @@ class CLIPRefinerLoss(nn.Module):
             raise ValueError(f'CLIPRefinerLoss expects images B x 3 x H x W (RGB in [0, 1]), got '
                              f'{tuple(images.shape)}')
         fg = _as_map(fg_mask_logits)
+        if tasks is not None and len(tasks) != fg.shape[0]:
+            raise ValueError(f'CLIPRefinerLoss: {len(tasks)} tasks for {fg.shape[0]} images.')
+        if keep is not None:
+            keep = keep.to(device=fg.device, dtype=torch.bool).flatten()
+            if keep.numel() != fg.shape[0] or images.shape[0] != fg.shape[0]:
+                raise ValueError(f'CLIPRefinerLoss: keep ({keep.numel()}), mask logits ({fg.shape[0]}) and '
+                                 f'images ({images.shape[0]}) must have one entry per image')
+            if not keep.any():  # nothing to contrast: a zero that keeps the graph (DDP sees every input)
+                zero = fg.float().sum() * 0.0
+                return zero if bg_mask_logits is None else zero + bg_mask_logits.float().sum() * 0.0
+            if not keep.all():
+                fg, images = fg[keep], images[keep]
+                bg_mask_logits = _as_map(bg_mask_logits)[keep] if bg_mask_logits is not None else None
+                tasks = None if tasks is None else [t for t, k in zip(tasks, keep.tolist()) if k]
         clip = self._clip_on(images.device)
         images = F.interpolate(images.float(), size=self.image_size, mode='bilinear', align_corners=False)
         fg_prob = F.interpolate(fg.float(), size=self.image_size, mode='bilinear',
@@ -177,8 +196,6 @@ class CLIPRefinerLoss(nn.Module):
                 sim_ff, sim_fb = img_f @ txt_f, img_f @ txt_b
                 sim_bf, sim_bb = img_b @ txt_f, img_b @ txt_b
             else:
-                if len(tasks) != img_f.shape[0]:
-                    raise ValueError(f'CLIPRefinerLoss: {len(tasks)} tasks for {img_f.shape[0]} images.')
                 txt_f, txt_b, factors = self._per_sample_text(tasks, images.device)
                 sim_ff, sim_fb = (img_f * txt_f).sum(-1), (img_f * txt_b).sum(-1)
                 sim_bf, sim_bb = (img_b * txt_f).sum(-1), (img_b * txt_b).sum(-1)

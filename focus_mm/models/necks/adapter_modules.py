@@ -8,7 +8,8 @@ per value level (mmcv accepts ``B x Nq x L x 2``), each normalised by that level
 
 The authors' geometry (``token_geometry='authors'`` of the backbone, for their converted checkpoints)
 ignores strides instead: every grid is stretched over the whole input, cell ``i`` of a grid of ``n``
-cells at ``(i + 0.5) / n`` of the input's side (:func:`stretched_reference_points`; maps are resized
+cells at ``(i + 0.5) / n`` of the input's side
+(:func:`~focus_mm.models.utils.cell_centre_reference_points`; maps are resized
 with ``F.interpolate``, not :func:`resample_to_grid`). With a 36-token grid computed from 504 of 512
 pixels, a token then lies up to 8 pixels from where it was computed.
 """
@@ -50,38 +51,6 @@ def reference_points(query_shapes: Sequence[Shape], query_strides: Sequence[int]
         pix = torch.stack((xx.reshape(-1), yy.reshape(-1)), dim=-1)  # N x 2
         refs.append(pix[:, None, :] / extents[None])
     return torch.cat(refs, dim=0)[None]
-
-
-def stretched_reference_points(query_shapes: Sequence[Shape], num_value_levels: int,
-                               device: torch.device) -> torch.Tensor:
-    """Reference points of the authors' ViT-Adapter: each query grid stretched over the whole input.
-
-    Query cell ``(i, j)`` of an ``h x w`` grid gets ``((j + 0.5) / w, (i + 0.5) / h)`` in every value
-    level, whatever the strides and extents of the grids (no pixel alignment, see the module docstring).
-
-    Args:
-        query_shapes: ``(h, w)`` of each query level (flattened in this order).
-        num_value_levels (int): Number of value levels (the same point is used in each).
-        device: Device of the result.
-
-    Returns:
-        Tensor: ``1 x sum(h*w) x num_value_levels x 2`` in ``(x, y)`` order, in ``(0, 1)``.
-    """
-    refs = []
-    for h, w in query_shapes:
-        ys = (torch.arange(h, dtype=torch.float32, device=device) + 0.5) / h
-        xs = (torch.arange(w, dtype=torch.float32, device=device) + 0.5) / w
-        yy, xx = torch.meshgrid(ys, xs, indexing='ij')
-        refs.append(torch.stack((xx.reshape(-1), yy.reshape(-1)), dim=-1))
-    return torch.cat(refs, dim=0)[None, :, None].expand(-1, -1, num_value_levels, -1)
-
-
-def level_layout(shapes: Sequence[Shape], device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
-    """mmcv's ``spatial_shapes`` (L x 2, long) and ``level_start_index`` (L) for ``shapes``."""
-    spatial_shapes = torch.as_tensor(shapes, dtype=torch.long, device=device).view(-1, 2)
-    sizes = spatial_shapes.prod(1)
-    start = torch.cat((sizes.new_zeros(1), sizes.cumsum(0)[:-1]))
-    return spatial_shapes, start
 
 
 def resample_to_grid(feat: torch.Tensor, stride: float, out_shape: Shape, out_stride: float) -> torch.Tensor:

@@ -12,14 +12,13 @@ from torch import nn
 
 from mmseg.registry import MODELS
 from ...utils import check_checkpoint_exists, load_checkpoint_strict
-from ..utils import refuse_old_arguments
-from .adapter_modules import (InteractionBlock, level_layout, reference_points, resample_to_grid,
-                              stretched_reference_points)
+from ..utils import cell_centre_reference_points, level_layout, refuse_old_arguments
+from .adapter_modules import InteractionBlock, reference_points, resample_to_grid
 from .simple_pyramid import SimplePyramid
 
 OUT_STRIDES = (4, 8, 16, 32)
 _PROTOCOL = ('embed_dims', 'patch_size', 'num_extra_tokens', 'interaction_groups', 'prepare_tokens',
-             'forward_group', 'prior_map')
+             'forward_group', 'tokens_to_map', 'prior_map')
 _EDGE_HINT = ('Use torchvision-format ImageNet weights for the edge ResNet: `torchvision://resnet50` (needs '
               'internet) or a local copy of https://download.pytorch.org/models/resnet50-0676ba61.pth '
               '(keys conv1.*, bn1.*, layer1..4.*; fc.* is ignored).')
@@ -46,7 +45,7 @@ class EdgeEnhancerNeck(BaseModule):
     Token placement follows the backbone's ``token_geometry``: ``'padded'`` (default) places tokens and
     edge cells by pixel position (:func:`~.adapter_modules.reference_points`,
     :func:`~.adapter_modules.resample_to_grid`); ``'authors'`` stretches every grid over the input as the
-    authors' adapter does (:func:`~.adapter_modules.stretched_reference_points` for the injectors and
+    authors' adapter does (:func:`~focus_mm.models.utils.cell_centre_reference_points` for the injectors and
     extractors, ``F.interpolate`` of the group token maps onto the output grids).
 
     Args:
@@ -157,8 +156,9 @@ class EdgeEnhancerNeck(BaseModule):
             for block in self.interactions:
                 nn.init.constant_(block.injector.gamma, self.init_gamma)
             if self.edge_pretrained:
-                load_checkpoint_strict(self.edge_backbone, self.edge_pretrained, 'EdgeEnhancerNeck edge ResNet',
-                                       _EDGE_HINT, ignore_keys=('fc.weight', 'fc.bias'))
+                load_checkpoint_strict(self.edge_backbone, self.edge_pretrained,
+                                       'EdgeEnhancerNeck edge ResNet', _EDGE_HINT,
+                                       ignore_keys=('fc.weight', 'fc.bias'))
 
     @staticmethod
     def _init_adapter_module(m: nn.Module) -> None:
@@ -221,16 +221,11 @@ class EdgeEnhancerNeck(BaseModule):
             maps = []
             for index in range(self.num_groups):
                 tokens = backbone.forward_group(tokens, index)
-                maps.append(self._token_map(backbone, tokens, hw))
+                maps.append(backbone.tokens_to_map(tokens, hw))
             out_shapes = [(-(-img.shape[-2] // s), -(-img.shape[-1] // s)) for s in OUT_STRIDES]
             feats = self.pyramid(maps, backbone.patch_size, out_shapes, stretch=self._stretched(backbone))
         feats = [norm(f) for norm, f in zip(self.norms, feats)]
         return (*feats, backbone.prior_map(tokens, hw))
-
-    @staticmethod
-    def _token_map(backbone: nn.Module, tokens: torch.Tensor, hw: Tuple[int, int]) -> torch.Tensor:
-        patches = tokens[:, backbone.num_extra_tokens:]
-        return patches.transpose(1, 2).reshape(tokens.shape[0], -1, *hw)
 
     @staticmethod
     def _stretched(backbone: nn.Module) -> bool:
@@ -249,8 +244,8 @@ class EdgeEnhancerNeck(BaseModule):
         c = torch.cat(
             [f.flatten(2).transpose(1, 2) + self.level_embed[i] for i, f in enumerate((c2, c3, c4))], dim=1)
         if stretched:
-            inj_ref = stretched_reference_points([hw], len(c_shapes), device)
-            ext_ref = stretched_reference_points(c_shapes, 1, device)
+            inj_ref = cell_centre_reference_points([hw], len(c_shapes), device)
+            ext_ref = cell_centre_reference_points(c_shapes, 1, device)
         else:
             inj_ref = reference_points([hw], [patch], c_shapes, OUT_STRIDES[1:], device)
             ext_ref = reference_points(c_shapes, OUT_STRIDES[1:], [hw], [patch], device)
@@ -264,7 +259,7 @@ class EdgeEnhancerNeck(BaseModule):
             x = tokens[:, n_extra:]
             for extractor in block.extractors:
                 c = extractor(c, x, ext_ref, ext_shapes, ext_start, c_shapes)
-            maps.append(self._token_map(backbone, tokens, hw))
+            maps.append(backbone.tokens_to_map(tokens, hw))
 
         b, d = c.shape[0], c.shape[2]
         c2, c3, c4 = [t.transpose(1, 2).reshape(b, d, *s)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from focus_mm.models.decode_heads import FocusPixelDecoder
-from focus_mm.models.decode_heads.pixel_decoder import encoder_reference_points
+from focus_mm.models.utils import cell_centre_reference_points
 
 
 def tiny_decoder(**kwargs) -> FocusPixelDecoder:
@@ -57,7 +57,7 @@ def test_every_parameter_gets_a_gradient():
 
 
 def test_encoder_reference_points_are_cell_centres():
-    ref = encoder_reference_points([(2, 4), (1, 2)], 3, torch.device('cpu'))
+    ref = cell_centre_reference_points([(2, 4), (1, 2)], 3, torch.device('cpu'))
     assert ref.shape == (1, 10, 3, 2)
     torch.testing.assert_close(ref[0, 0, 0], torch.tensor([0.125, 0.25]))
     torch.testing.assert_close(ref[0, 9, 2], torch.tensor([0.75, 0.5]))
