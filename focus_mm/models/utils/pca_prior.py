@@ -20,7 +20,8 @@ POWER_SQUARINGS = 12
 POWER_ITERS = 8
 
 
-def pca_foreground_prior(tokens: torch.Tensor, threshold: float = 0.6, solver: Optional[str] = None) -> torch.Tensor:
+def pca_foreground_prior(tokens: torch.Tensor, threshold: float = 0.6,
+                         solver: Optional[str] = None) -> torch.Tensor:
     """Binary foreground prior of each image from its own patch-token map.
 
     Per image, the centred D-dimensional token features are projected on their first principal
