@@ -69,8 +69,10 @@ def runner_keys() -> set:
     """Top-level config names that mmengine's ``Runner.from_cfg`` and our tools read."""
     from mmengine.runner import Runner
     names = set(inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'}
-    # read by Runner.from_cfg / mmengine's Config handling / tools/test.py --tta, not __init__ arguments
-    return names | {'model_wrapper_cfg', 'custom_imports', 'tta_model', 'tta_pipeline'}
+    # read from the config by the Runner itself (wrap_model, train, ...), by mmengine's Config
+    # (custom_imports) and by tools/test.py --tta, not Runner.__init__ arguments
+    return names | {'model_wrapper_cfg', 'sync_bn', 'find_unused_parameters', 'activation_checkpointing',
+                    'efficient_conv_bn_eval', 'compile', 'custom_imports', 'tta_model', 'tta_pipeline'}
 
 
 def _has_key(cfg, dotted: str) -> bool:

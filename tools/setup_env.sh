@@ -104,20 +104,25 @@ else
   echo "$KEY" >"$VENV/.mmcv_key"
 fi
 
-# 4. The rest of the stack and the package itself (deps pinned in setup.cfg).
-#    opencv: we install only opencv-python-headless (pysodmetrics needs it); mmengine and mmcv declare
-#    opencv-python, whose cv2 would overwrite the headless one, so they are installed without deps and
-#    their other requirements come from setup.cfg.
+# 4. The rest of the stack and the package itself (deps declared in setup.cfg).
+#    opencv: mmengine and mmcv declare opencv-python, pysodmetrics opencv-python-headless; both install
+#    the same cv2/ module. We keep only the headless one: opencv-python is removed after the installs and
+#    the headless files it overwrote are written again.
 STAMP="$VENV/.focus_deps_stamp"
-WANT="$(sha1sum "$REPO/setup.cfg" | cut -c1-40)"
+WANT="$(cat "$REPO/setup.cfg" "$REPO/tools/setup_env.sh" | sha1sum | cut -c1-40)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   log "installing the OpenMMLab stack and focus_mm (editable)"
-  "${PIP[@]}" install --no-deps "mmengine==0.10.7" "mmsegmentation==1.2.2" "mmpretrain==1.2.0"
-  # pip's resolver then reports mmengine's/mmcv's missing opencv-python: expected (see above), filtered.
-  "${PIP[@]}" install --no-build-isolation -e "$REPO[tests,deploy]" 2>&1 \
-    | { grep -v -E "pip's dependency resolver does not currently|requires opencv-python>=3, which is not installed" >&2 || true; } \
-    || die "pip install -e . failed (see the pip output above)"
-  "$PY" -m pip uninstall -y -q opencv-python >/dev/null 2>&1 || true
+  "${PIP[@]}" install "mmengine==0.10.7" "mmsegmentation==1.2.2" "mmpretrain==1.2.0" \
+    || die "installing mmengine / mmsegmentation / mmpretrain failed (see the pip output above)"
+  "${PIP[@]}" install --no-build-isolation -e "$REPO[tests,deploy]" || die "pip install -e . failed (see the pip output above)"
+  if "$PY" -m pip show -q opencv-python >/dev/null 2>&1; then
+    HEADLESS="$("$PY" -c "import importlib.metadata as m; print(m.version('opencv-python-headless'))")"
+    "${PIP[@]}" uninstall -y opencv-python
+    # pip then reports mmengine's/mmcv's missing opencv-python: expected (see above), filtered.
+    "${PIP[@]}" install --force-reinstall --no-deps "opencv-python-headless==$HEADLESS" 2>&1 \
+      | { grep -v -E "pip's dependency resolver does not currently|requires opencv-python>=3, which is not installed" >&2 || true; }
+    "$PY" -c "import cv2" || die "cv2 does not import after replacing opencv-python by opencv-python-headless"
+  fi
   mmcv_ok || die "mmcv lost its compiled ops during the install; delete $VENV/.mmcv_key and rerun"
   echo "$WANT" >"$STAMP"
 fi

@@ -1,4 +1,8 @@
-"""Runner hooks (registered into ``mmseg.registry.HOOKS``)."""
+"""Runner hooks (``mmseg.registry.HOOKS``) and the optimiser wrapper constructor
+(``mmseg.registry.OPTIM_WRAPPER_CONSTRUCTORS``)."""
 from .hooks import NonFiniteLossError, NonFiniteLossHook, SaveForegroundPredictionsHook
+from .optimizers import FocusOptimWrapperConstructor
 
-__all__ = ['NonFiniteLossError', 'NonFiniteLossHook', 'SaveForegroundPredictionsHook']
+__all__ = [
+    'NonFiniteLossError', 'NonFiniteLossHook', 'SaveForegroundPredictionsHook', 'FocusOptimWrapperConstructor'
+]

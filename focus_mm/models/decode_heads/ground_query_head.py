@@ -15,7 +15,8 @@ from torchvision.ops import box_convert, generalized_box_iou_loss
 
 from ..layers import MaskedAttentionDecoderLayer, SinePositionalEncoding2D
 from ..losses.point_losses import point_bce_loss, point_dice_loss
-from ..utils import masks_to_boxes_cxcywh, pca_foreground_prior, refuse_old_arguments, resize_prior
+from ..utils import (masks_to_boxes_cxcywh, pca_foreground_prior, refuse_old_arguments, resize_prior,
+                     valid_token_mask)
 
 FOREGROUND, BACKGROUND, NO_OBJECT = 0, 1, 2
 NUM_QUERIES = 2  # the two ground queries; query 0 is the one the M0 prior steers to the foreground
@@ -47,7 +48,10 @@ class GroundQueryHead(BaseDecodeHead):
     Attention masks: layer ``i`` may only attend where prediction set ``i`` has ``sigmoid(mask) >= 0.5``
     (Mask2Former). With the M0 prior on (``prior_index`` not None), layer 1 instead uses the PCA prior of
     the backbone's last-block tokens: query 0 attends inside the prior, query 1 outside it, in training and
-    at inference. Rows with nothing to attend to are opened entirely.
+    at inference. The prior is computed on each image's own tokens (from its metainfo ``img_shape`` and
+    ``prior_patch_size``; the batch padding around a smaller image takes no part), and padded cells are
+    closed to both queries in layer 1; a query with no cell of its side opens the image's cells. Rows
+    with nothing to attend to are opened entirely.
 
     Joint inference (``predict``): both queries are kept; with class probabilities ``p_q(c)`` (softmax over
     the three classes) and mask probabilities ``m_q = sigmoid(mask logit)`` of the last set, the
@@ -85,6 +89,9 @@ class GroundQueryHead(BaseDecodeHead):
         feedforward_channels (int): Defaults to 2048. dropout (float): Defaults to 0.
         prior_index (int, optional): Index in the head inputs of the token map for M0; None turns M0 off.
         prior_threshold (float): M0 binarisation threshold after min-max scaling. Defaults to 0.6.
+        prior_patch_size (int): Pixels per token side of the M0 token map (DINOv2: 14); it places each
+            image's own tokens inside the padded batch. ``FocusSegmentor`` checks it against the
+            backbone's ``patch_size``.
         assigner (dict): Config of the Hungarian assigner: mmseg's ``HungarianAssigner`` with costs class 1
             (``ClassificationCost``), point BCE 5 and point dice 5 (``WeightedCrossEntropyLossCost``,
             ``WeightedDiceCost``: mmseg's costs with ignored pixels left out).
@@ -95,7 +102,10 @@ class GroundQueryHead(BaseDecodeHead):
         loss_cls_weight (float): Defaults to 1. no_object_weight (float): CE weight of no-object, 0.1.
         loss_mask_weight (float): Point BCE, defaults to 5. loss_dice_weight (float): Defaults to 5.
         loss_bbox_weight (float): Box L1, defaults to 5. loss_giou_weight (float): Defaults to 2.
-        loss_clip (dict, optional): Config of ``CLIPRefinerLoss`` on the last prediction set; None removes it.
+        loss_clip (dict, optional): Config of ``CLIPRefinerLoss``; None removes it.
+        clip_all_sets (bool): True (default, as the authors' code): the CLIP loss on every prediction set
+            (``num_decoder_layers + 1``, each with its own matching, keys ``loss_clip`` and
+            ``d{i}.loss_clip``); False: on the last set only.
         joint_prediction (bool): Two ground queries, foreground and background targets and the joint
             decision ``P_fg > P_bg`` (FOCUS, the default); False gives the foreground-only head described
             above (the "JP off" ablation).
@@ -117,6 +127,7 @@ class GroundQueryHead(BaseDecodeHead):
                  dropout: float = 0.0,
                  prior_index: Optional[int] = None,
                  prior_threshold: float = 0.6,
+                 prior_patch_size: int = 14,
                  assigner: dict = dict(
                      type='HungarianAssigner',
                      match_costs=[
@@ -135,6 +146,7 @@ class GroundQueryHead(BaseDecodeHead):
                  loss_bbox_weight: float = 5.0,
                  loss_giou_weight: float = 2.0,
                  loss_clip: Optional[dict] = None,
+                 clip_all_sets: bool = True,
                  joint_prediction: bool = True,
                  in_index: Sequence[int] = (0, 1, 2, 3),
                  init_cfg: Optional[dict] = None,
@@ -165,6 +177,7 @@ class GroundQueryHead(BaseDecodeHead):
         self.num_heads = num_heads
         self.prior_index = prior_index
         self.prior_threshold = prior_threshold
+        self.prior_patch_size = int(prior_patch_size)
         self.joint_prediction = joint_prediction
         # JP off drops the background query and class: one query, classes (foreground, no-object).
         self.num_queries = NUM_QUERIES if joint_prediction else 1
@@ -199,6 +212,7 @@ class GroundQueryHead(BaseDecodeHead):
         class_weight = [1.0] * self.no_object_label + [no_object_weight]
         self.register_buffer('class_weight', torch.tensor(class_weight), persistent=False)
         self.loss_clip = MODELS.build(loss_clip) if loss_clip is not None else None
+        self.clip_all_sets = clip_all_sets
 
     def init_weights(self):
         """Default inits, then Xavier for the decoder layers' matrices (as Mask2Former)."""
@@ -217,19 +231,22 @@ class GroundQueryHead(BaseDecodeHead):
                              f'(e.g. set the backbone\'s out_indices=(0, 1, 2, 3))')
         return super()._transform_inputs(inputs)
 
-    def forward(self, inputs: Sequence[torch.Tensor]) -> Tuple[List[torch.Tensor], ...]:
+    def forward(self, inputs: Sequence[torch.Tensor],
+                batch_img_metas: Optional[List[dict]] = None) -> Tuple[List[torch.Tensor], ...]:
         """Run the pixel decoder and the query decoder.
 
         Args:
             inputs (Sequence[Tensor]): Neck/backbone outputs; ``in_index`` picks the four maps and
                 ``prior_index`` the B x D x h x w token map for M0.
+            batch_img_metas (list[dict], optional): Per image, ``img_shape`` (its size inside the padded
+                batch) places M0 on the image's own tokens; None (or no ``img_shape``): the whole grid.
 
         Returns:
             tuple[list[Tensor], list[Tensor], list[Tensor]]: per prediction set (``num_decoder_layers + 1``,
             the last one final): class logits B x 2 x 3, mask logits B x 2 x H/4 x W/4, boxes B x 2 x 4
             (cx, cy, w, h in [0, 1]); B x 1 x 2, B x 1 x H/4 x W/4, B x 1 x 4 with ``joint_prediction=False``.
         """
-        prior = self.compute_prior(inputs)
+        prior = self.compute_prior(inputs, batch_img_metas)
         mask_features, multi_scale = self.pixel_decoder(self._transform_inputs(inputs))
         batch_size = mask_features.shape[0]
         memories, memory_pos, sizes = [], [], []
@@ -244,7 +261,8 @@ class GroundQueryHead(BaseDecodeHead):
         *prediction, attn_mask = self._decode_queries(query, mask_features, sizes[0])
         predictions = [prediction]
         if prior is not None:
-            attn_mask = self._prior_attn_mask(prior, sizes[0])
+            valid = self._valid_tokens(inputs[self.prior_index], batch_img_metas)
+            attn_mask = self._prior_attn_mask(prior, valid, sizes[0])
         for i, layer in enumerate(self.layers):
             level = i % self.num_feature_levels
             # A query with nothing to attend to attends everywhere (softmax over nothing is NaN).
@@ -256,15 +274,30 @@ class GroundQueryHead(BaseDecodeHead):
         cls_list, mask_list, box_list = (list(column) for column in zip(*predictions))
         return cls_list, mask_list, box_list
 
-    def compute_prior(self, inputs: Sequence[torch.Tensor]) -> Optional[torch.Tensor]:
-        """M0 of each image (bool B x h x w, True = foreground), or None when the prior is off."""
+    def compute_prior(self, inputs: Sequence[torch.Tensor],
+                      batch_img_metas: Optional[List[dict]] = None) -> Optional[torch.Tensor]:
+        """M0 of each image on its own tokens (bool B x h x w, True = foreground; False on padding), or
+        None when the prior is off."""
         if self.prior_index is None:
             return None
         if self.prior_index >= len(inputs):
             raise IndexError(f'GroundQueryHead: prior_index={self.prior_index} but the head received '
                              f'{len(inputs)} inputs; the neck must append the backbone token map (a neck '
                              f'with drives_backbone=True does), or set prior_index=None to turn M0 off.')
-        return pca_foreground_prior(inputs[self.prior_index], self.prior_threshold)
+        tokens = inputs[self.prior_index]
+        return pca_foreground_prior(tokens, self.prior_threshold, self._valid_tokens(tokens, batch_img_metas))
+
+    def _valid_tokens(self, tokens: torch.Tensor,
+                      batch_img_metas: Optional[List[dict]]) -> Optional[torch.Tensor]:
+        """Each image's own tokens (bool B x h x w) from its ``img_shape``; None: all tokens."""
+        if tokens.dim() != 4 or not batch_img_metas or any('img_shape' not in m for m in batch_img_metas):
+            return None
+        if len(batch_img_metas) not in (1, tokens.shape[0]):
+            raise ValueError(f'GroundQueryHead: {len(batch_img_metas)} image metas for a batch of '
+                             f'{tokens.shape[0]} token maps; give one per image (or one for all)')
+        shapes = [tuple(m['img_shape'])[:2] for m in batch_img_metas]
+        shapes = shapes * tokens.shape[0] if len(shapes) == 1 else shapes  # one meta describes the batch
+        return valid_token_mask(shapes, tuple(tokens.shape[-2:]), self.prior_patch_size, tokens.device)
 
     def _decode_queries(self, query: torch.Tensor, mask_features: torch.Tensor, attn_size):
         """Heads on the normalised queries, plus the attention mask for the next layer."""
@@ -277,10 +310,23 @@ class GroundQueryHead(BaseDecodeHead):
         attn_mask = attn_mask.repeat_interleave(self.num_heads, dim=0)
         return cls, masks, boxes, attn_mask
 
-    def _prior_attn_mask(self, prior: torch.Tensor, size) -> torch.Tensor:
-        """Layer-1 mask from M0: query 0 blocked outside the prior, query 1 (if any) blocked inside it."""
+    def _prior_attn_mask(self, prior: torch.Tensor, valid: Optional[torch.Tensor], size) -> torch.Tensor:
+        """Layer-1 mask from M0: query 0 blocked outside the prior, query 1 (if any) blocked inside it,
+        both blocked on the padding; a query left with no cell attends to the whole image."""
         inside = resize_prior(prior, size).flatten(1)  # B x N
-        blocked = torch.stack([~inside, inside], dim=1)[:, :self.num_queries]  # B x Q x N
+        if valid is None:
+            image = torch.ones_like(inside)
+        else:
+            # The same resize as the prior's; the top-left cell always holds image pixels.
+            image = resize_prior(valid, size)
+            image[:, 0, 0] = True
+            image = image.flatten(1)
+        inside = inside & image
+        outside = image & ~inside
+        # A side with no cell falls back to the whole image (logical ops: ONNX Runtime has no bool Where).
+        fg_cells = inside | (image & ~inside.any(dim=1, keepdim=True))
+        bg_cells = outside | (image & ~outside.any(dim=1, keepdim=True))
+        blocked = ~torch.stack([fg_cells, bg_cells], dim=1)[:, :self.num_queries]  # B x Q x N
         return blocked.repeat_interleave(self.num_heads, dim=0)
 
     # ------------------------------------------------------------------ losses
@@ -295,10 +341,11 @@ class GroundQueryHead(BaseDecodeHead):
             images (Tensor, optional): B x 3 x H x W un-normalised RGB in [0, 1]; needed by the CLIP loss.
 
         Returns:
-            dict[str, Tensor]: ``loss_cls``, ``loss_mask``, ``loss_dice``, ``loss_bbox``, ``loss_giou`` of the
-            last set, the same with prefix ``d{i}.`` for the earlier sets, and ``loss_clip`` when on.
+            dict[str, Tensor]: ``loss_cls``, ``loss_mask``, ``loss_dice``, ``loss_bbox``, ``loss_giou`` (and
+            ``loss_clip`` when on) of the last set, the same with prefix ``d{i}.`` for the earlier sets
+            (``loss_clip`` there only with ``clip_all_sets``).
         """
-        outputs = self.forward(inputs)
+        outputs = self.forward(inputs, [sample.metainfo for sample in batch_data_samples])
         return self.loss_by_feat(outputs, batch_data_samples, images=images)
 
     def loss_by_feat(self, outputs, batch_data_samples: list,
@@ -309,6 +356,9 @@ class GroundQueryHead(BaseDecodeHead):
         num_masks = mask_list[-1].new_tensor(float(sum(len(t['labels']) for t in targets)))
         all_reduce(num_masks, op='mean')  # in place; a no-op outside distributed training
         num_masks = num_masks.clamp_min(1.0)
+        if self.loss_clip is not None and images is None:
+            raise ValueError('GroundQueryHead: loss_clip needs the un-normalised images; use the '
+                             'FocusSegmentor (it passes images=) or set loss_clip=None.')
         losses = {}
         last = len(cls_list) - 1
         for i, (cls, masks, boxes) in enumerate(zip(cls_list, mask_list, box_list)):
@@ -316,19 +366,27 @@ class GroundQueryHead(BaseDecodeHead):
             prefix = '' if i == last else f'd{i}.'
             for name, value in self._set_losses(cls, masks, boxes, targets, matches, num_masks).items():
                 losses[prefix + name] = value
-        if self.loss_clip is not None:
-            if images is None:
-                raise ValueError('GroundQueryHead: loss_clip needs the un-normalised images; use the '
-                                 'FocusSegmentor (it passes images=) or set loss_clip=None.')
-            if self.joint_prediction:
-                fg_index = self._foreground_query_index(matches, targets)  # the last set's matching
-                batch = torch.arange(len(targets), device=fg_index.device)
-                fg_logits = mask_list[-1][batch, fg_index]
-                bg_logits = mask_list[-1][batch, 1 - fg_index]
-            else:  # no background query: the loss uses 1 - sigmoid(fg) as the background mask
-                fg_logits, bg_logits = mask_list[-1][:, 0], None
-            losses[self.loss_clip.loss_name] = self.loss_clip(fg_logits, bg_logits, images)
+            if self.loss_clip is not None and (self.clip_all_sets or i == last):
+                losses[prefix + self.loss_clip.loss_name] = self._clip_loss(masks, matches, targets, images)
         return losses
+
+    def _clip_loss(self, masks: torch.Tensor, matches, targets, images: torch.Tensor) -> torch.Tensor:
+        """CLIP refiner loss of one prediction set, with that set's matching.
+
+        The foreground mask is the query matched to the foreground, the background mask the other query
+        (or ``1 - sigmoid(fg)`` without a background query). Only images with both foreground and
+        background pixels take part: without foreground there is neither a foreground region nor a
+        reason to name the foreground prompt (the unmatched query would be pulled toward it), and without
+        background the same holds for the background side.
+        """
+        contrast = torch.tensor([bool(t['has_fg'] and t['has_bg']) for t in targets], device=masks.device)
+        if self.joint_prediction:
+            fg_index = self._foreground_query_index(matches, targets)
+            batch = torch.arange(len(targets), device=fg_index.device)
+            fg_logits, bg_logits = masks[batch, fg_index], masks[batch, 1 - fg_index]
+        else:  # no background query: the loss uses 1 - sigmoid(fg) as the background mask
+            fg_logits, bg_logits = masks[:, 0], None
+        return self.loss_clip(fg_logits, bg_logits, images, contrast)
 
     @torch.no_grad()
     def match(self, cls_logits: torch.Tensor, mask_logits: torch.Tensor,
@@ -381,7 +439,8 @@ class GroundQueryHead(BaseDecodeHead):
             masks = (torch.stack([mask for _, mask in present]).float()
                      if present else gt.new_zeros((0, ) + gt.shape, dtype=torch.float))
             targets.append(dict(labels=labels, masks=masks, boxes=masks_to_boxes_cxcywh(masks),
-                                valid=valid.float()))
+                                valid=valid.float(), has_fg=bool((gt == 1).any()),
+                                has_bg=bool((valid & (gt == 0)).any())))
         return targets
 
     def _set_losses(self, cls, masks, boxes, targets, matches, num_masks) -> Dict[str, torch.Tensor]:
@@ -447,9 +506,10 @@ class GroundQueryHead(BaseDecodeHead):
         """Joint (or, with ``joint_prediction=False``, foreground-only) B x 1 x H x W logits, or with
         ``test_cfg['decision_rule'] == 'authors_merge'`` the B x 2 x H x W logits of the authors' rule (see
         the class docstring)."""
+        outputs = self.forward(inputs, batch_img_metas)
         if decision_rule(test_cfg) == 'authors_merge':
-            return self.authors_merge_by_feat(self.forward(inputs), batch_img_metas)
-        return self.predict_by_feat(self.forward(inputs), batch_img_metas)
+            return self.authors_merge_by_feat(outputs, batch_img_metas)
+        return self.predict_by_feat(outputs, batch_img_metas)
 
     @staticmethod
     def _input_size(meta: dict):

@@ -33,7 +33,8 @@ class CLIPRefinerLoss(nn.Module):
     With image features ``I_f, I_b`` and text features ``T_f, T_b`` (unit length) the loss per image is
     ``(L_i2t + L_t2i) / 2`` where
     ``L_i2t = CE([I_f.T_f, I_f.T_b] / tau, 0) + CE([I_b.T_b, I_b.T_f] / tau, 0)`` and ``L_t2i`` is the
-    same with the roles of images and texts swapped (the paper's equation).
+    same with the roles of images and texts swapped (the paper's equation). The loss is the mean over the
+    images that ``keep`` selects (all by default); the others are not encoded at all.
 
     The CLIP model is frozen and kept outside the module tree: it is not in ``state_dict()`` or
     ``parameters()`` (so neither checkpoints nor optimizers see it), and it follows the device of the
@@ -105,7 +106,7 @@ class CLIPRefinerLoss(nn.Module):
         return clip
 
     def forward(self, fg_mask_logits: torch.Tensor, bg_mask_logits: Optional[torch.Tensor],
-                images: torch.Tensor) -> torch.Tensor:
+                images: torch.Tensor, keep: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Compute the weighted loss.
 
         Args:
@@ -113,6 +114,9 @@ class CLIPRefinerLoss(nn.Module):
             bg_mask_logits (Tensor, optional): Background mask logits, same shape; None uses
                 ``1 - sigmoid(fg)`` (single-channel binary heads).
             images (Tensor): B x 3 x H x W un-normalised RGB in [0, 1].
+            keep (Tensor, optional): bool B, the images that take part (e.g. those with both a
+                foreground and a background); None keeps all. With none kept the loss is a zero that
+                keeps the graph.
 
         Returns:
             Tensor: scalar loss, ``loss_weight`` applied.
@@ -121,6 +125,17 @@ class CLIPRefinerLoss(nn.Module):
             raise ValueError(f'CLIPRefinerLoss expects images B x 3 x H x W (RGB in [0, 1]), got '
                              f'{tuple(images.shape)}')
         fg = _as_map(fg_mask_logits)
+        if keep is not None:
+            keep = keep.to(device=fg.device, dtype=torch.bool).flatten()
+            if keep.numel() != fg.shape[0] or images.shape[0] != fg.shape[0]:
+                raise ValueError(f'CLIPRefinerLoss: keep ({keep.numel()}), mask logits ({fg.shape[0]}) and '
+                                 f'images ({images.shape[0]}) must have one entry per image')
+            if not keep.any():  # nothing to contrast: a zero that keeps the graph (DDP sees every input)
+                zero = fg.float().sum() * 0.0
+                return zero if bg_mask_logits is None else zero + bg_mask_logits.float().sum() * 0.0
+            if not keep.all():
+                fg, images = fg[keep], images[keep]
+                bg_mask_logits = _as_map(bg_mask_logits)[keep] if bg_mask_logits is not None else None
         clip = self._clip_on(images.device)
         images = F.interpolate(images.float(), size=self.image_size, mode='bilinear', align_corners=False)
         fg_prob = F.interpolate(fg.float(), size=self.image_size, mode='bilinear',

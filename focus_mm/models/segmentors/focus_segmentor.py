@@ -49,6 +49,19 @@ class FocusSegmentor(EncoderDecoder):
                 raise ValueError("FocusSegmentor: test_cfg.decision_rule='authors_merge' compares the two "
                                  'ground queries; decode_head.joint_prediction=False has one')
         super().__init__(backbone=backbone, decode_head=decode_head, neck=neck, **kwargs)
+        self._check_prior_patch_size()
+
+    def _check_prior_patch_size(self) -> None:
+        """M0 places each image's own tokens with the head's ``prior_patch_size``: it must be the ViT's."""
+        head_patch = getattr(self.decode_head, 'prior_patch_size', None)
+        vit_patch = getattr(self.backbone, 'patch_size', None)
+        if getattr(self.decode_head, 'prior_index', None) is None or head_patch is None or vit_patch is None:
+            return
+        vit_patch = tuple(vit_patch) if isinstance(vit_patch, (tuple, list)) else (vit_patch, vit_patch)
+        if vit_patch != (head_patch, head_patch):
+            raise ValueError(f'FocusSegmentor: decode_head.prior_patch_size={head_patch} but the backbone\'s '
+                             f'tokens are {vit_patch[0]} x {vit_patch[1]} pixels; set '
+                             f'decode_head.prior_patch_size={vit_patch[0]}.')
 
     def postprocess_result(self, seg_logits: torch.Tensor, data_samples: Optional[list] = None) -> list:
         """mmseg's postprocessing; with ``decision_rule='authors_merge'``, the authors' binary comparison.

@@ -1,6 +1,7 @@
 """M0: a foreground prior from the first principal component of ViT patch features (FOCUS, eq. M0)."""
 import contextlib
-from typing import Iterator, Optional
+import math
+from typing import Iterator, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -20,19 +21,22 @@ POWER_SQUARINGS = 12
 POWER_ITERS = 8
 
 
-def pca_foreground_prior(tokens: torch.Tensor, threshold: float = 0.6,
+def pca_foreground_prior(tokens: torch.Tensor, threshold: float = 0.6, valid: Optional[torch.Tensor] = None,
                          solver: Optional[str] = None) -> torch.Tensor:
     """Binary foreground prior of each image from its own patch-token map.
 
-    Per image, the centred D-dimensional token features are projected on their first principal
-    component (the top eigenvector of the D x D or N x N Gram matrix, whichever is smaller:
+    Per image, the D-dimensional features of its valid tokens are centred and projected on their first
+    principal component (the top eigenvector of the D x D or N x N Gram matrix, whichever is smaller:
     ``torch.linalg.eigh`` is exact and deterministic, unlike a randomised low-rank PCA). The projection is
-    min-max scaled to [0, 1] and binarised at ``threshold``.
+    min-max scaled to [0, 1] over the valid tokens and binarised at ``threshold``. Tokens outside ``valid``
+    (the batch padding around a smaller image) take no part in the mean, the component, the scaling or
+    the sign rule, and are never foreground: an image gets the same prior alone and padded in a batch.
 
     Sign rule: a principal component's sign is arbitrary. The end of the component that touches the image
-    border less is taken as foreground: if the mean scaled projection over the border tokens exceeds its
-    mean over all tokens, the projection is negated before scaling. (Salient, camouflaged and shadow
-    regions rarely fill the border; on maps too small to have an interior the rule leaves the sign.)
+    border less is taken as foreground: if the mean scaled projection over the border tokens of the valid
+    region exceeds its mean over all valid tokens, the projection is negated before scaling. (Salient,
+    camouflaged and shadow regions rarely fill the border; on regions too small to have an interior the
+    rule leaves the sign.)
 
     ``torch.linalg.eigh`` has no ONNX operator; with ``solver='power'`` the top eigenvector comes from
     :func:`power_top_eigenvector` instead (matrix products only, exportable). By default the solver is
@@ -41,20 +45,36 @@ def pca_foreground_prior(tokens: torch.Tensor, threshold: float = 0.6,
     Args:
         tokens (Tensor): B x D x h x w patch-token map (e.g. DINOv2's last block after its final norm).
         threshold (float): Binarisation threshold after min-max scaling. The authors used 0.6.
+        valid (Tensor, optional): bool B x h x w, True on the tokens of the image itself: a top-left
+            rectangle per image, as :func:`valid_token_mask` gives. None: every token is valid.
         solver (str, optional): ``'eigh'`` or ``'power'``; None picks as described above.
 
     Returns:
-        Tensor: bool B x h x w, True where the prior says foreground.
+        Tensor: bool B x h x w, True where the prior says foreground (always False outside ``valid``).
     """
     if tokens.dim() != 4:
         raise ValueError(f'pca_foreground_prior expects a B x D x h x w token map, got shape '
                          f'{tuple(tokens.shape)}; check prior_index of the head (it must select the '
                          f'backbone token map that the neck appends after the 4 feature maps).')
     b, d, h, w = tokens.shape
+    if valid is None:
+        valid = torch.ones(b, h, w, dtype=torch.bool, device=tokens.device)
+    elif valid.shape != (b, h, w) or valid.dtype != torch.bool:
+        raise ValueError(f'pca_foreground_prior: valid must be a bool B x h x w map like the tokens '
+                         f'({b} x {h} x {w}), got {valid.dtype} {tuple(valid.shape)}')
+    valid = valid.to(tokens.device)
+    # (A data-dependent check: skipped while tracing for an export, where it would become a constant.)
+    exporting = torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+    if not exporting and not valid.flatten(1).any(dim=1).all():
+        raise ValueError('pca_foreground_prior: an image has no valid token (img_shape smaller than one '
+                         'patch?); check the img_shape in its metainfo')
     # PCA in float32 even under AMP: eigh is not implemented for half precision.
     with torch.autocast(device_type=tokens.device.type, enabled=False):
+        weights = valid.flatten(1)[..., None].float()  # B x N x 1
+        count = weights.sum(dim=1, keepdim=True)  # B x 1 x 1
         x = tokens.detach().float().flatten(2).transpose(1, 2)  # B x N x D
-        x = x - x.mean(dim=1, keepdim=True)
+        # Padded rows are zeroed after centring: they add nothing to either Gram matrix.
+        x = (x - (x * weights).sum(dim=1, keepdim=True) / count) * weights
         n = x.shape[1]
         if d <= n:
             proj = x @ top_eigenvector(x.transpose(1, 2) @ x, solver)[:, :, None]  # B x N x 1
@@ -62,11 +82,11 @@ def pca_foreground_prior(tokens: torch.Tensor, threshold: float = 0.6,
             # Top eigenvector of X X^T is the projection itself, up to a positive scale.
             proj = top_eigenvector(x @ x.transpose(1, 2), solver)[:, :, None]
         proj = proj.reshape(b, h, w)
-        proj = _orient_towards_interior(proj)
-        low = proj.flatten(1).amin(dim=1).view(b, 1, 1)
-        high = proj.flatten(1).amax(dim=1).view(b, 1, 1)
+        proj = _orient_towards_interior(proj, valid)
+        low = proj.masked_fill(~valid, math.inf).flatten(1).amin(dim=1).view(b, 1, 1)
+        high = proj.masked_fill(~valid, -math.inf).flatten(1).amax(dim=1).view(b, 1, 1)
         scaled = (proj - low) / (high - low).clamp_min(1e-12)
-    return scaled > threshold
+    return (scaled > threshold) & valid
 
 
 def top_eigenvector(sym: torch.Tensor, solver: Optional[str] = None) -> torch.Tensor:
@@ -143,15 +163,45 @@ def prior_solver(solver: Optional[str]) -> Iterator[None]:
         _FORCED_SOLVER = previous
 
 
-def _orient_towards_interior(proj: torch.Tensor) -> torch.Tensor:
-    """Negate the maps whose high end lies on the border more than on average (B x h x w)."""
-    border = torch.zeros_like(proj[0], dtype=torch.bool)
-    border[0, :] = border[-1, :] = True
-    border[:, 0] = border[:, -1] = True
-    border_mean = (proj * border).sum(dim=(1, 2)) / border.sum()  # no bool indexing: it exports badly
-    all_mean = proj.flatten(1).mean(dim=1)
+def _orient_towards_interior(proj: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Negate the maps whose high end lies on the border of their valid region more than on average."""
+    rows = valid.any(dim=2).sum(dim=1)  # B: valid rows (the region is a top-left rectangle)
+    cols = valid.any(dim=1).sum(dim=1)
+    h, w = proj.shape[-2:]
+    row_idx = torch.arange(h, device=proj.device).view(1, h, 1)
+    col_idx = torch.arange(w, device=proj.device).view(1, 1, w)
+    border = ((row_idx == 0) | (row_idx == rows.view(-1, 1, 1) - 1) | (col_idx == 0)
+              | (col_idx == cols.view(-1, 1, 1) - 1)) & valid
+    border_mean = (proj * border).flatten(1).sum(dim=1) / border.flatten(1).sum(dim=1)
+    all_mean = (proj * valid).flatten(1).sum(dim=1) / valid.flatten(1).sum(dim=1)
     flip = border_mean > all_mean
     return torch.where(flip.view(-1, 1, 1), -proj, proj)
+
+
+def valid_token_mask(img_shapes: Sequence[Tuple[int, int]], grid_hw: Tuple[int, int], patch_size: int,
+                     device=None) -> torch.Tensor:
+    """Tokens that cover pixels of each image (bool B x h x w), from the images' unpadded sizes.
+
+    mmseg pads a batch at the bottom/right (``img_shape`` is an image's size inside the padded batch),
+    and the ViT's token ``(i, j)`` covers pixels ``[i * p, (i + 1) * p) x [j * p, (j + 1) * p)`` of the
+    batch; so an image of ``H x W`` pixels owns the top-left ``ceil(H / p) x ceil(W / p)`` tokens (its last
+    row and column of tokens may hold some padding, as they do when the image is alone).
+
+    Args:
+        img_shapes (Sequence[tuple]): ``(H, W)`` of each image (metainfo ``img_shape``).
+        grid_hw (tuple): The token grid ``(h, w)`` of the batch.
+        patch_size (int): Pixels per token side ``p``.
+        device: Device of the mask.
+
+    Returns:
+        Tensor: bool B x h x w.
+    """
+    h, w = grid_hw
+    rows = torch.tensor([min(h, math.ceil(int(s[0]) / patch_size)) for s in img_shapes], device=device)
+    cols = torch.tensor([min(w, math.ceil(int(s[1]) / patch_size)) for s in img_shapes], device=device)
+    inside_rows = torch.arange(h, device=device).view(1, h, 1) < rows.view(-1, 1, 1)
+    inside_cols = torch.arange(w, device=device).view(1, 1, w) < cols.view(-1, 1, 1)
+    return inside_rows & inside_cols
 
 
 def resize_prior(prior: torch.Tensor, size) -> torch.Tensor:

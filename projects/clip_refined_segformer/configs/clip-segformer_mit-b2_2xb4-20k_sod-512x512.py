@@ -30,3 +30,5 @@ model = dict(
                          loss_weight=1.0),
         loss_clip=dict(type='CLIPRefinerLoss', task='sod', clip_model='ViT-B-16', pretrained='openai',
                        loss_weight=1.0)))
+# No neck here: the x0.1 lr of the schedule goes to the pretrained backbone alone.
+optim_wrapper = dict(paramwise_cfg=dict(module_lr_mult=dict(_delete_=True, backbone=0.1)))

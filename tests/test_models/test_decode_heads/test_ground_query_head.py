@@ -83,14 +83,14 @@ def test_every_loss_term_is_finite_and_reaches_its_own_parameters():
     head.train()
     losses = head.loss(_feats(), _samples(_ellipse_masks()), {}, images=torch.rand(2, 3, SIZE, SIZE))
     terms = ['loss_cls', 'loss_mask', 'loss_dice', 'loss_bbox', 'loss_giou']
-    expected = {p + t for p in ('', 'd0.', 'd1.') for t in terms} | {'loss_clip'}
+    expected = {p + t for p in ('', 'd0.', 'd1.') for t in terms + ['loss_clip']}
     assert set(losses) == expected
     for name, value in losses.items():
         assert value.dim() == 0 and torch.isfinite(value), name
     owners = dict(cls=head.cls_embed.weight, mask=head.mask_embed.layers[-1].weight,
                   box=head.bbox_embed.layers[-1].weight)
     reaches = dict(loss_cls={'cls'}, loss_mask={'mask'}, loss_dice={'mask'}, loss_bbox={'box'},
-                   loss_giou={'box'}, loss_clip={'mask'})
+                   loss_giou={'box'}, loss_clip={'mask'}, **{'d0.loss_clip': {'mask'}})
     for name, owners_expected in reaches.items():
         grads = torch.autograd.grad(losses[name], list(owners.values()) + [head.query_feat.weight],
                                     retain_graph=True, allow_unused=True)
@@ -202,3 +202,70 @@ def test_bad_targets_and_missing_prior_fail_clearly():
         head(_feats())
     with pytest.raises(ValueError, match='out_channels must be 1'):
         MODELS.build(tiny_head_cfg(IN_CHANNELS, out_channels=2))
+
+
+@pytest.mark.parametrize('all_sets', [True, False])
+def test_clip_loss_covers_every_prediction_set_unless_switched_off(all_sets):
+    head = _build(num_decoder_layers=3, loss_clip=tiny_clip_loss_cfg(), clip_all_sets=all_sets)
+    calls = []
+    hook = head.loss_clip.register_forward_hook(lambda module, args, out: calls.append(out.detach()))
+    losses = head.loss(_feats(), _samples(_ellipse_masks()), {}, images=torch.rand(2, 3, SIZE, SIZE))
+    hook.remove()
+    clip_keys = sorted(k for k in losses if k.endswith('loss_clip'))
+    if all_sets:  # 4 prediction sets: before the first layer and after each of the 3 layers
+        assert len(calls) == 4 and clip_keys == ['d0.loss_clip', 'd1.loss_clip', 'd2.loss_clip', 'loss_clip']
+    else:
+        assert len(calls) == 1 and clip_keys == ['loss_clip']
+    assert torch.allclose(sum(losses[k] for k in clip_keys), sum(calls))
+    assert all(torch.isfinite(c) and c > 0 for c in calls)
+
+
+@pytest.mark.parametrize('joint', [True, False])
+def test_image_without_foreground_gets_no_clip_gradient(joint):
+    """The empty image's masks get no gradient from any CLIP term; the other image's masks do."""
+    head = _build(num_decoder_layers=2, loss_clip=tiny_clip_loss_cfg(), joint_prediction=joint)
+    cls, masks, boxes = head(_feats())
+    masks = [m.detach().requires_grad_(True) for m in masks]
+    empty, ellipse = torch.zeros(SIZE, SIZE), _ellipse_masks(1)[0]
+    images = torch.rand(2, 3, SIZE, SIZE)
+    losses = head.loss_by_feat((cls, masks, boxes), _samples([empty, ellipse]), images=images)
+    clip_terms = [v for k, v in losses.items() if k.endswith('loss_clip')]
+    assert len(clip_terms) == 3
+    grads = torch.autograd.grad(sum(clip_terms), masks)
+    for grad in grads:
+        assert torch.count_nonzero(grad[0]) == 0  # the image without foreground
+        assert grad[1].abs().sum() > 0
+    # A batch of empty images: zero CLIP loss that still keeps the graph.
+    losses = head.loss_by_feat((cls, masks, boxes), _samples([empty, empty]), images=images)
+    clip_total = sum(v for k, v in losses.items() if k.endswith('loss_clip'))
+    assert clip_total == 0 and clip_total.requires_grad
+
+
+def test_m0_uses_the_image_tokens_and_closes_padding_to_both_queries():
+    """Image 0 fills the left half of the batch: its prior and its layer-1 attention stay there."""
+    head = _build(num_decoder_layers=2, prior_index=4, prior_patch_size=SIZE // 8)
+    head.eval()
+    tokens = _central_square_tokens()
+    tokens[0, :, :, 4:] = 50.0 * torch.randn(tokens.shape[1], 1, 1)  # padding tokens unlike the image
+    feats = _feats(token_map=tokens)
+    metas = [dict(img_shape=(SIZE, SIZE // 2)), dict(img_shape=(SIZE, SIZE))]
+    prior = head.compute_prior(feats, metas)
+    alone = head.compute_prior([f[:1, ..., :f.shape[-1] // 2] for f in feats], metas[:1])
+    assert torch.equal(prior[0, :, :4], alone[0]) and not prior[0, :, 4:].any()
+    assert prior[0, :, :4].any()
+
+    captured = {}
+
+    def grab(module, args, kwargs):
+        if 'weights' not in captured:
+            call = dict(kwargs, need_weights=True, average_attn_weights=False)
+            captured['weights'] = module.forward(*args, **call)[1]  # B x heads x Q x N
+
+    hook = head.layers[0].cross_attn.register_forward_pre_hook(grab, with_kwargs=True)
+    with torch.no_grad():
+        head.predict(feats, metas, {})
+    hook.remove()
+    weights = captured['weights'].view(2, -1, 2, SIZE // 32, SIZE // 32)
+    padded = weights[0, :, :, :, SIZE // 64:]  # image 0, both queries, the padded right half
+    assert torch.count_nonzero(padded) == 0
+    assert weights[0].sum(dim=(-2, -1)).allclose(torch.ones(()))

@@ -1,0 +1,3 @@
+from .focus_optim_wrapper_constructor import NORM_LAYERS, FocusOptimWrapperConstructor
+
+__all__ = ['FocusOptimWrapperConstructor', 'NORM_LAYERS']
