@@ -74,7 +74,7 @@ def _mmengine_safe_globals() -> list:
 
 
 def trusted_full_load_allowed() -> bool:
-    """Whether a checkpoint that the safe loader refuses may be fully unpickled (``FOCUS_TRUSTED_CHECKPOINTS=1``)."""
+    """Whether a file that the safe loader refuses may be unpickled in full (FOCUS_TRUSTED_CHECKPOINTS=1)."""
     return os.environ.get(TRUSTED_ENV, '0') == '1'
 
 
@@ -168,8 +168,10 @@ def safe_load(source, map_location=None, name: Optional[str] = None):
             source.seek(0)
         return torch.load(source, map_location=map_location, weights_only=False)
 
-    return _safe_or_opt_in(name or str(source),
-                           lambda: torch.load(source, map_location=map_location, weights_only=True), full_read)
+    def safe_read():
+        return torch.load(source, map_location=map_location, weights_only=True)
+
+    return _safe_or_opt_in(name or str(source), safe_read, full_read)
 
 
 def safe_unpickle(filename: str, encoding: str = 'latin1'):
@@ -186,8 +188,10 @@ def safe_unpickle(filename: str, encoding: str = 'latin1'):
             f.seek(0)
             return pickle.load(f, encoding=encoding)
 
-        return _safe_or_opt_in(filename, lambda: _weights_only_unpickler.Unpickler(f, encoding=encoding).load(),
-                               full_read)
+        def safe_read():
+            return _weights_only_unpickler.Unpickler(f, encoding=encoding).load()
+
+        return _safe_or_opt_in(filename, safe_read, full_read)
 
 
 def load_from_local(filename: str, map_location=None):
@@ -248,7 +252,8 @@ def load_from_http(filename: str, map_location=None, model_dir: Optional[str] = 
 def _model_url(table: dict, name: str, filename: str) -> str:
     if name not in table:
         raise KeyError(f'{filename}: no weights named {name!r} in mmengine\'s model table '
-                       f'({len(table)} names, e.g. {sorted(table)[:5]}). Check the name, or give a URL or path.')
+                       f'({len(table)} names, e.g. {sorted(table)[:5]}). Check the name, or give a URL or '
+                       'a path.')
     return table[name]
 
 

@@ -247,7 +247,8 @@ def test_detectron2_pickle_is_read_safely(tmp_path, monkeypatch):
     monkeypatch.delenv('FOCUS_TRUSTED_CHECKPOINTS', raising=False)
     good = tmp_path / 'model_final.pkl'
     with open(good, 'wb') as f:
-        pickle.dump({'model': {'sem_seg_head.w': np.ones((2, 3), np.float32)}, '__author__': 'x'}, f, protocol=2)
+        pickle.dump({'model': {'sem_seg_head.w': np.ones((2, 3), np.float32)}, '__author__': 'x'}, f,
+                    protocol=2)
     assert safe_unpickle(str(good))['model']['sem_seg_head.w'].shape == (2, 3)
     evil = tmp_path / 'evil.pkl'
     with open(evil, 'wb') as f:

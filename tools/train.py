@@ -65,8 +65,9 @@ def main():
         latest = find_latest_checkpoint(cfg.work_dir)
         if latest is not None:
             if not osp.isfile(latest):
-                raise SystemExit(f'--resume: {osp.join(cfg.work_dir, "last_checkpoint")} names {latest}, which '
-                                 'does not exist. Pass --resume <checkpoint> or fix that file.')
+                record = osp.join(cfg.work_dir, 'last_checkpoint')
+                raise SystemExit(f'--resume: {record} names {latest}, which does not exist. Pass --resume '
+                                 '<checkpoint> or fix that file.')
             cfg.resume = True
             cfg.load_from = latest
         else:

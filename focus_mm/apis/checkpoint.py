@@ -1,4 +1,4 @@
-"""Strict checkpoint loading for whole models (the API's name for :func:`focus_mm.utils.load_checkpoint_strict`)."""
+"""Strict checkpoint loading for whole models: :func:`focus_mm.utils.load_checkpoint_strict` for the API."""
 from typing import Optional
 
 import torch

@@ -3,6 +3,6 @@ from .checkpoint import check_checkpoint_exists, is_remote, load_checkpoint_stri
 from .offline_config import TRAINING_ONLY_TYPES, build_offline_model, offline_model_cfg
 
 __all__ = [
-    'TRAINING_ONLY_TYPES', 'build_offline_model', 'check_checkpoint_exists', 'is_remote', 'load_checkpoint_strict',
-    'offline_model_cfg', 'state_dict_of'
+    'TRAINING_ONLY_TYPES', 'build_offline_model', 'check_checkpoint_exists', 'is_remote',
+    'load_checkpoint_strict', 'offline_model_cfg', 'state_dict_of'
 ]

@@ -115,11 +115,11 @@ def load_checkpoint_strict(module: nn.Module,
     wrong_shape = [f'{k} {tuple(revised[k].shape)} vs {tuple(own[k].shape)}' for k in own
                    if k in revised and hasattr(revised[k], 'shape') and revised[k].shape != own[k].shape]
     if missing or unexpected or wrong_shape:
-        raise RuntimeError(f'{tag}checkpoint {filename} does not fit this model (is it from another config?): '
-                           f'missing keys ({len(missing)}): {_shown(missing)}\n'
-                           f'  unexpected keys ({len(unexpected)}): {_shown(unexpected)}\n'
-                           f'  shape mismatches, checkpoint vs model ({len(wrong_shape)}): {_shown(wrong_shape)}\n'
-                           f'{hint}')
+        raise RuntimeError(
+            f'{tag}checkpoint {filename} does not fit this model (is it from another config?): '
+            f'missing keys ({len(missing)}): {_shown(missing)}\n'
+            f'  unexpected keys ({len(unexpected)}): {_shown(unexpected)}\n'
+            f'  shape mismatches, checkpoint vs model ({len(wrong_shape)}): {_shown(wrong_shape)}\n{hint}')
     _load_checkpoint_to_model(module, revised, strict=True, revise_keys=())
     print_log(f'{tag}loaded {len(revised)} tensors from {filename}', logger='current')
     return checkpoint

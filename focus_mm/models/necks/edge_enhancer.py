@@ -156,8 +156,9 @@ class EdgeEnhancerNeck(BaseModule):
             for block in self.interactions:
                 nn.init.constant_(block.injector.gamma, self.init_gamma)
             if self.edge_pretrained:
-                load_checkpoint_strict(self.edge_backbone, self.edge_pretrained, 'EdgeEnhancerNeck edge ResNet',
-                                       _EDGE_HINT, ignore_keys=('fc.weight', 'fc.bias'))
+                load_checkpoint_strict(self.edge_backbone, self.edge_pretrained,
+                                       'EdgeEnhancerNeck edge ResNet', _EDGE_HINT,
+                                       ignore_keys=('fc.weight', 'fc.bias'))
 
     @staticmethod
     def _init_adapter_module(m: nn.Module) -> None:

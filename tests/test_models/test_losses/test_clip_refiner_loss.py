@@ -104,3 +104,19 @@ def test_quick_gelu_switch(quick_gelu):
     loss = MODELS.build(tiny_clip_loss_cfg(quick_gelu=quick_gelu))
     activation = type(loss.clip.visual.transformer.resblocks[0].mlp.gelu).__name__
     assert (activation == 'QuickGELU') == quick_gelu
+
+
+def test_keep_leaves_images_out_of_the_mean_and_the_gradient(clip_loss):
+    images = torch.rand(3, 3, 32, 32)
+    fg = torch.randn(3, 8, 8, requires_grad=True)
+    bg = torch.randn(3, 8, 8, requires_grad=True)
+    keep = torch.tensor([True, False, True])
+    loss = clip_loss(fg, bg, images, keep)
+    assert torch.allclose(loss, clip_loss(fg[keep], bg[keep], images[keep]))
+    loss.backward()
+    assert torch.count_nonzero(fg.grad[1]) == 0 and torch.count_nonzero(bg.grad[1]) == 0
+    assert fg.grad[0].abs().sum() > 0 and bg.grad[2].abs().sum() > 0
+    none = clip_loss(fg, bg, images, torch.zeros(3, dtype=torch.bool))
+    assert none == 0 and none.requires_grad
+    with pytest.raises(ValueError, match='one entry per image'):
+        clip_loss(fg, bg, images, torch.ones(2, dtype=torch.bool))
