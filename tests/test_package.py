@@ -20,6 +20,13 @@ def _without_scope(node):
 
 
 def test_user_config_outside_the_repo_inherits_by_package_scope(tmp_path):
+    import mmengine.config.config as config_module
+    from mmengine.config.utils import PKG2PROJECT
+
+    import focus_mm
+    assert PKG2PROJECT['focus_mm'] == 'focus_mm'
+    # the imported package's folder, also for an editable install (distribution location: site-packages)
+    assert config_module.get_installed_path('focus_mm') == osp.dirname(focus_mm.__file__)
     user = tmp_path / 'my_focus_sod.py'
     user.write_text(f"_base_ = ['focus_mm::{FOCUS_L_SOD}']\n"
                     'train_cfg = dict(max_iters=1234)\n')

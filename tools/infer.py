@@ -43,7 +43,8 @@ def parse_args():
     parser = argparse.ArgumentParser(description='Foreground segmentation of images with a focus_mm model')
     parser.add_argument('inputs', help='an image file, a folder of images, or a glob pattern (quote it)')
     parser.add_argument('config', help='model config')
-    parser.add_argument('checkpoint', help='model checkpoint (.pth), or the .onnx file with --backend onnxruntime')
+    parser.add_argument('checkpoint',
+                        help='model checkpoint (.pth), or the .onnx file with --backend onnxruntime')
     parser.add_argument('--out-dir', default='outputs', help='where the PNGs go (default: outputs/)')
     parser.add_argument('--batch-size', type=positive_int, default=4, help='images per forward pass (>= 1)')
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda[:N]'")

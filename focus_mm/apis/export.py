@@ -112,9 +112,9 @@ def export_onnx(segmentor: nn.Module, path: str, shape: Tuple[int, int], batch_s
 
     test_cfg = getattr(segmentor, 'test_cfg', None) or {}
     if test_cfg.get('decision_rule', 'joint') != 'joint':
-        raise ValueError(f"export_onnx: test_cfg.decision_rule={test_cfg['decision_rule']!r} is not exported (its "
-                         "binary rule lives in FocusSegmentor.postprocess_result); export with the default "
-                         "joint rule: --cfg-options model.test_cfg.decision_rule=joint")
+        raise ValueError(f"export_onnx: test_cfg.decision_rule={test_cfg['decision_rule']!r} is not exported "
+                         '(its binary rule lives in FocusSegmentor.postprocess_result); export with the '
+                         'default joint rule: --cfg-options model.test_cfg.decision_rule=joint')
     if opset_version < 16:
         raise ValueError(f'export_onnx: opset_version={opset_version}; GridSample (deformable attention, '
                          'resampling) needs opset >= 16')

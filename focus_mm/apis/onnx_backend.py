@@ -67,8 +67,8 @@ class OnnxRuntimeSegmentor:
         init_default_scope(cfg.get('default_scope', 'mmseg'))
         rule = (cfg.model.get('test_cfg') or {}).get('decision_rule', 'joint')
         if rule != 'joint':
-            raise ValueError(f"the onnxruntime backend applies the joint decision rule only; the config asks for "
-                             f"test_cfg.decision_rule={rule!r} (use the pytorch backend for it)")
+            raise ValueError(f'the onnxruntime backend applies the joint decision rule only; the config '
+                             f'asks for test_cfg.decision_rule={rule!r} (use the pytorch backend for it)')
         self.session = create_session(path, threads)
         self.path = path
         self.input_names = [i.name for i in self.session.get_inputs()]
@@ -97,12 +97,13 @@ class OnnxRuntimeSegmentor:
         """Normalised ``B x C x H x W`` (C = 6 with the edge input, else 3) -> ``B x 1 x H x W`` logits."""
         channels = 6 if self.with_edge else 3
         if inputs.dim() != 4 or inputs.shape[1] != channels:
-            raise ValueError(f'{self.path} takes {channels}-channel inputs (image{" + edge" if self.with_edge else ""}'
-                             f'), got {tuple(inputs.shape)}: use the config the graph was exported from')
+            what = 'image + edge' if self.with_edge else 'image'
+            raise ValueError(f'{self.path} takes {channels}-channel inputs ({what}), got '
+                             f'{tuple(inputs.shape)}: use the config the graph was exported from')
         if self.fixed_shape is not None and tuple(inputs.shape[-2:]) != self.fixed_shape:
-            raise ValueError(f'{self.path} was exported for {self.fixed_shape[0]}x{self.fixed_shape[1]} inputs, '
-                             f'got {tuple(inputs.shape[-2:])}; FocusInferencer resizes images to the graph '
-                             'size, or export with --shape H W for this size')
+            raise ValueError(f'{self.path} was exported for {self.fixed_shape[0]}x{self.fixed_shape[1]} '
+                             f'inputs, got {tuple(inputs.shape[-2:])}; FocusInferencer resizes images to the '
+                             'graph size, or export with --shape H W for this size')
         step = self.fixed_batch or len(inputs)
         outputs = []
         for start in range(0, len(inputs), step):
@@ -163,7 +164,8 @@ def resize_to_graph(steps: list, shape: Tuple[int, int]) -> list:
     """
     steps = copy.deepcopy(steps)
     fixed = dict(type='Resize', scale=(shape[1], shape[0]), keep_ratio=False)
-    resizes = [i for i, s in enumerate(steps) if s['type'] in ('Resize', 'RandomResize', 'ResizeShortestEdge')]
+    resize_types = ('Resize', 'RandomResize', 'ResizeShortestEdge')
+    resizes = [i for i, s in enumerate(steps) if s['type'] in resize_types]
     if resizes:
         steps[resizes[0]] = fixed
         steps = [s for i, s in enumerate(steps) if i not in resizes[1:]]

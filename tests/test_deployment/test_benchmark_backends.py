@@ -8,7 +8,8 @@ MINI = osp.join(REPO, 'configs/focus/focus_mini_1xb8-300_sod-256x256.py')
 
 
 def test_benchmark_runs_both_backends_on_the_same_inputs(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location('benchmark', osp.join(REPO, 'tools/analysis_tools/benchmark.py'))
+    path = osp.join(REPO, 'tools/analysis_tools/benchmark.py')
+    spec = importlib.util.spec_from_file_location('benchmark', path)
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)
     out = tmp_path / 'bench.json'

@@ -312,8 +312,8 @@ def format_report(r: dict) -> str:
 
 # ----------------------------------------------------------------------------- backends side by side
 def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 512), batch_size: int = 1,
-                 iters: int = 3, warmup: int = 1, threads: Optional[int] = None, onnx_path: Optional[str] = None,
-                 cfg_options: Optional[dict] = None) -> dict:
+                 iters: int = 3, warmup: int = 1, threads: Optional[int] = None,
+                 onnx_path: Optional[str] = None, cfg_options: Optional[dict] = None) -> dict:
     """Inference latency and memory of each backend on the same inputs and threads (CPU; see the
     module docstring)."""
     import copy
@@ -350,7 +350,8 @@ def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 5
             elif backend == 'onnxruntime':
                 runner = OnnxRuntimeSegmentor(cfg, onnx_path, threads=threads)
                 if runner.fixed_shape not in (None, tuple(shape)):
-                    raise SystemExit(f'--onnx {onnx_path} takes {runner.fixed_shape}, not --shape {tuple(shape)}')
+                    raise SystemExit(f'--onnx {onnx_path} takes {runner.fixed_shape}, not --shape '
+                                     f'{tuple(shape)}')
             else:
                 raise ValueError(f'unknown backend {backend!r}: pytorch or onnxruntime')
             load_mb = (_rss_bytes() - before) / 2**20
@@ -379,22 +380,24 @@ def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 5
 def format_backends(r: dict) -> str:
     m, i = r['machine'], r['input']
     lines = [f'{r["config"]}',
-             f'  machine: {m.get("name")} (cpu, {m["threads"]} threads for both backends, torch {m["torch"]}, '
-             f'load {m.get("load_average_1min", 0):.1f}); params {r["params"]:,}; random weights',
-             f'  input: {i["batch_size"]} x {i["channels"]} x {i["height"]} x {i["width"]}, the same batch for '
-             f'every backend; each timing is the whole test_step (pre-processing, network, post-processing)',
+             f'  machine: {m.get("name")} (cpu, {m["threads"]} threads for both backends, '
+             f'torch {m["torch"]}, load {m.get("load_average_1min", 0):.1f}); params {r["params"]:,}; '
+             'random weights',
+             f'  input: {i["batch_size"]} x {i["channels"]} x {i["height"]} x {i["width"]}, the same batch '
+             'for every backend; each timing is the whole test_step (pre-processing, network, '
+             'post-processing)',
              f'  {"backend":12s} {"mean ms":>9s} {"median":>9s} {"min":>9s} {"CPU ms":>9s} {"images/s":>9s} '
              f'{"load MB":>8s} {"peak MB":>8s} {"+MB runs":>8s}']
     for name, s in r['backends'].items():
-        lines.append(f'  {name:12s} {s["mean_s"] * 1e3:9.1f} {s["median_s"] * 1e3:9.1f} {s["min_s"] * 1e3:9.1f} '
-                     f'{s["mean_cpu_s"] * 1e3:9.1f} {s["images_per_s"]:9.3f} {s["load_mb"]:8.0f} '
-                     f'{s["peak_mb"]:8.0f} {s["increase_mb"]:8.0f}')
+        lines.append(f'  {name:12s} {s["mean_s"] * 1e3:9.1f} {s["median_s"] * 1e3:9.1f} '
+                     f'{s["min_s"] * 1e3:9.1f} {s["mean_cpu_s"] * 1e3:9.1f} {s["images_per_s"]:9.3f} '
+                     f'{s["load_mb"]:8.0f} {s["peak_mb"]:8.0f} {s["increase_mb"]:8.0f}')
     if 'ratio_pytorch_over_onnxruntime' in r:
         b = r['backends']
         cpu_ratio = b['pytorch']['mean_cpu_s'] / max(b['onnxruntime']['mean_cpu_s'], 1e-9)
         lines.append(f'  onnxruntime is {r["ratio_pytorch_over_onnxruntime"]:.2f} x as fast as pytorch '
-                     f'(mean latency ratio; {cpu_ratio:.2f} x in process CPU time, which other processes on the '
-                     f'cores do not change)')
+                     f'(mean latency ratio; {cpu_ratio:.2f} x in process CPU time, which other processes '
+                     'on the cores do not change)')
     if 'max_prob_diff' in r:
         lines.append(f'  outputs: max |probability diff| {r["max_prob_diff"]:.2e}, equal mask pixels '
                      f'{r["mask_agreement"]:.4%} (PyTorch: eigh prior, ONNX: power iteration)')

@@ -4,8 +4,9 @@ Prints, for each metric set: images per second of both (this process's CPU time,
 interleaved image by image so that other load on a shared machine hits them alike; best of
 ``--repeats``),
 their ratio (ours / plain; target >= 0.95 single-process), and the peak Python/numpy memory
-(tracemalloc) of each at N and 10 N maps (target: flat for ours). The maps are deterministic: a
-blob mask and a noisy, blurred prediction of it.
+(tracemalloc) of each at N and 10 N maps (both keep a few values per image: ForegroundMetric one record
+of scalars and 256-value curves, the plain loop pysodmetrics' per-image lists; neither keeps pixels).
+The maps are deterministic: a blob mask and a noisy, blurred prediction of it.
 
 Example:
     python tools/analysis_tools/benchmark_metric.py --num-maps 200 --size 512 --sets cod all

@@ -52,6 +52,8 @@ def parse_args(argv=None):
     parser.add_argument('--quantize', choices=['dynamic'], help='also write <out>.int8.onnx (dynamic int8)')
     parser.add_argument('--threads', type=int, help="threads for the parity runs (default: torch's)")
     parser.add_argument('--no-parity', action='store_true', help='skip the parity check')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the random weights (without CHECKPOINT) and of the parity input')
     add_cfg_options(parser)
     args = parser.parse_args(argv)
     if args.batch_size < 1:
@@ -104,6 +106,7 @@ def main(argv=None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)  # reproducible random weights: a later run can rebuild the same model
     cfg, model = build_model(args.config, args.checkpoint, args.cfg_options)
     shape = tuple(args.shape) if args.shape else default_shape(cfg)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
@@ -114,7 +117,8 @@ def main(argv=None) -> int:
     if args.dynamic:
         other = (shape[0] + 32, shape[1] + 64)
         try:
-            follows = check_parity(onnx_parity(model, args.out, other, args.batch_size, seed=1, threads=args.threads))
+            follows = check_parity(onnx_parity(model, args.out, other, args.batch_size, seed=args.seed + 1,
+                                              threads=args.threads))
         except Exception as err:  # onnxruntime raises its own error types on shape conflicts
             follows = False
             print(f'[pytorch2onnx] --dynamic: the graph does not run at {other[0]}x{other[1]}: '
@@ -127,17 +131,19 @@ def main(argv=None) -> int:
             kind = 'dynamic batch, fixed size'
     import onnx
     graph = onnx.load(args.out, load_external_data=False).graph
-    print(f'[pytorch2onnx] wrote {args.out} ({osp.getsize(args.out) / 2**20:.1f} MB, {len(graph.node)} nodes, '
+    size_mb = osp.getsize(args.out) / 2**20
+    print(f'[pytorch2onnx] wrote {args.out} ({size_mb:.1f} MB, {len(graph.node)} nodes, '
           f'opset {args.opset}) in {time.perf_counter() - start:.1f} s; inputs {names} '
           f'{args.batch_size} x 3 x {shape[0]} x {shape[1]} ({kind}) -> logits; '
           f'onnx.checker: ok; weights: {args.checkpoint or "random (no checkpoint)"}')
     ok = True
     if not args.no_parity:
         ok = print_parity(f'at {shape[0]}x{shape[1]}',
-                          onnx_parity(model, args.out, shape, args.batch_size, threads=args.threads))
+                          onnx_parity(model, args.out, shape, args.batch_size, seed=args.seed,
+                                      threads=args.threads))
         if args.dynamic:
             ok &= print_parity(f'at {shape[0]}x{shape[1]}, batch {args.batch_size + 1}',
-                               onnx_parity(model, args.out, shape, args.batch_size + 1, seed=2,
+                               onnx_parity(model, args.out, shape, args.batch_size + 1, seed=args.seed + 2,
                                            threads=args.threads))
     if args.quantize == 'dynamic':
         from focus_mm.apis.onnx_backend import quantize_dynamic_int8
@@ -146,9 +152,11 @@ def main(argv=None) -> int:
         print(f'[pytorch2onnx] wrote {int8_path} (dynamic int8: {src_size / 2**20:.1f} MB -> '
               f'{dst_size / 2**20:.1f} MB)')
         if not args.no_parity:
-            parity = onnx_parity(model, int8_path, shape, args.batch_size, threads=args.threads)
-            print(f'[pytorch2onnx] int8 against float PyTorch: max |logit diff| {parity["max_abs_diff"]:.3f}, '
-                  f'equal mask pixels {parity["mask_agreement"]:.3%} (no target: quantisation changes values; '
+            parity = onnx_parity(model, int8_path, shape, args.batch_size, seed=args.seed,
+                                 threads=args.threads)
+            print(f'[pytorch2onnx] int8 against float PyTorch: max |logit diff| '
+                  f'{parity["max_abs_diff"]:.3f}, equal mask pixels {parity["mask_agreement"]:.3%} '
+                  '(no target: quantisation changes values; '
                   'measure its accuracy on data, docs/deployment.md)')
     return 0 if ok else 1
 
