@@ -10,6 +10,7 @@ Examples:
     python tools/infer.py my_folder/ CONFIG CHECKPOINT --out-dir outputs/ --batch-size 8
     python tools/infer.py "shots/*.png" CONFIG CHECKPOINT --device cuda
     python tools/infer.py my_folder/ CONFIG model.onnx --backend onnxruntime   # see docs/deployment.md
+    python tools/infer.py photo.jpg UNIVERSAL_CONFIG CHECKPOINT --task cod   # a universal checkpoint's task
 A file that cannot be read (missing, corrupt, truncated) and an image for which the model gives NaN or
 infinite values are reported and skipped; the exit code is 1 when any image failed. Files are read as
 in the test pipeline (EXIF orientation applied; GIFs read; see focus_mm/datasets/image_io.py). Memory:
@@ -50,6 +51,8 @@ def parse_args():
     parser.add_argument('--alpha', type=float, default=0.5, help='overlay opacity')
     parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default='pytorch',
                         help='onnxruntime: run an export of tools/deployment/pytorch2onnx.py (CPU)')
+    parser.add_argument('--task', help="the task for a universal checkpoint (required there): sod, cod, sd, "
+                        "dbd or fd; a single-task checkpoint ignores it, with a warning when it differs")
     return parser.parse_args()
 
 
@@ -105,8 +108,11 @@ def main():
     from focus_mm.apis.inferencer import NonFiniteOutputError
     from focus_mm.datasets.image_io import read_image
     from focus_mm.datasets.mask_io import probability_to_uint8
-    inferencer = FocusInferencer(args.config, args.checkpoint, device=args.device, batch_size=args.batch_size,
-                                 backend=args.backend)
+    try:
+        inferencer = FocusInferencer(args.config, args.checkpoint, device=args.device,
+                                     batch_size=args.batch_size, backend=args.backend, task=args.task)
+    except ValueError as err:  # a universal checkpoint without a task, or with one it does not know
+        raise SystemExit(f'[infer] {err}')
 
     failed, written, used = [], [], set()
     bar = ProgressBar(len(paths))

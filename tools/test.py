@@ -4,6 +4,8 @@ Examples:
     python tools/test.py CONFIG CHECKPOINT                       # prints the metric table
     python tools/test.py CONFIG CHECKPOINT --out preds/          # also writes the predicted masks
     python tools/test.py CONFIG CHECKPOINT --show-dir vis/       # image | prediction pictures
+    python tools/test.py UNIVERSAL_CONFIG CHECKPOINT              # every test set with its own task
+    python tools/test.py UNIVERSAL_CONFIG CHECKPOINT --task sd     # every test set decoded as shadows
 """
 import argparse
 import os
@@ -29,6 +31,9 @@ def parse_args():
     add_cfg_options(parser)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--tta', action='store_true', help='test time augmentation (flip)')
+    parser.add_argument('--task', help='universal checkpoints: decode every test image as this task '
+                        '(default: each test set its own task; the metrics always follow the test set\'s '
+                        'task); a single-task checkpoint ignores it, with a warning when it differs')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -81,17 +86,21 @@ def main():
     # The metric table also goes to the work dir as JSON (ForegroundMetric's output_dir).
     evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
     for evaluator in evaluators:
-        if evaluator.get('type') == 'ForegroundMetric':
+        if evaluator.get('type') in ('ForegroundMetric', 'MultiTaskForegroundMetric'):
             evaluator.setdefault('output_dir', cfg.work_dir)
 
     # Load strictly ourselves (mmengine's runner only warns on mismatched keys).
     cfg.load_from = None
     runner = Runner.from_cfg(cfg)
-    from focus_mm.apis import load_model_checkpoint
+    from focus_mm.apis import load_model_checkpoint, set_inference_task
     model = runner.model
     while hasattr(model, 'module'):  # DDP and/or the TTA wrapper around the segmentor
         model = model.module
-    load_model_checkpoint(model, args.checkpoint)
+    checkpoint = load_model_checkpoint(model, args.checkpoint)
+    try:
+        set_inference_task(model, args.task, checkpoint, cfg, required=False)
+    except ValueError as err:
+        raise SystemExit(f'[test] {err}')
     runner.test()
 
 

@@ -2,8 +2,9 @@
 from .checkpoint import load_model_checkpoint
 from .export import LogitsExportWrapper, OnnxExportWrapper, export_onnx, export_torchscript, onnx_parity
 from .inferencer import FocusInferencer, ForegroundPrediction, read_image
+from .task_selection import set_inference_task
 
 __all__ = [
     'FocusInferencer', 'ForegroundPrediction', 'LogitsExportWrapper', 'OnnxExportWrapper', 'export_onnx',
-    'export_torchscript', 'load_model_checkpoint', 'onnx_parity', 'read_image'
+    'export_torchscript', 'load_model_checkpoint', 'onnx_parity', 'read_image', 'set_inference_task'
 ]

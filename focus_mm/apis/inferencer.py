@@ -15,6 +15,7 @@ from ..datasets.image_io import read_image
 from ..datasets.transforms.edge_prior import to_uint8_bgr
 from ..utils import build_offline_model
 from .checkpoint import load_model_checkpoint
+from .task_selection import set_inference_task
 
 ImageInput = Union[str, np.ndarray]
 
@@ -74,6 +75,9 @@ class FocusInferencer:
         backend (str): ``'pytorch'`` or ``'onnxruntime'`` (CPU; same pipeline and outputs, see
             ``focus_mm.apis.onnx_backend``; a graph exported for one size gets every image resized to
             it). Defaults to 'pytorch'.
+        task (str, optional): The task to solve ('sod', 'cod', 'sd', 'dbd', 'fd'). A universal checkpoint
+            needs one of the tasks it was trained for (the error lists them); a single-task checkpoint
+            ignores it, with a warning when it differs from its own. Defaults to None.
 
     Example:
         >>> inferencer = FocusInferencer('configs/focus/<config>.py', 'work_dirs/x/iter_2000.pth')
@@ -83,7 +87,7 @@ class FocusInferencer:
     """
 
     def __init__(self, config: Union[str, Config], checkpoint: Optional[str] = None, device: str = 'cpu',
-                 batch_size: int = 4, backend: str = 'pytorch'):
+                 batch_size: int = 4, backend: str = 'pytorch', task: Optional[str] = None):
         import focus_mm  # noqa: F401  (registers our modules)
         from mmseg.registry import MODELS
 
@@ -97,6 +101,9 @@ class FocusInferencer:
             if checkpoint is None or device != 'cpu':
                 raise ValueError('FocusInferencer(backend="onnxruntime") needs the .onnx file as checkpoint '
                                  f'and device="cpu", got checkpoint={checkpoint!r}, device={device!r}')
+            if task is not None:  # an exported graph has no task input: it is one task's model
+                raise ValueError(f'FocusInferencer(backend="onnxruntime", task={task!r}): an ONNX export '
+                                 'has no task input; universal models run with backend="pytorch".')
             self.model = OnnxRuntimeSegmentor(cfg, checkpoint)
             steps = self._inference_pipeline(cfg)
             self.pipeline = Compose(resize_to_graph(steps, self.model.fixed_shape)
@@ -110,8 +117,8 @@ class FocusInferencer:
             self.model = build_offline_model(cfg.model)
         else:
             self.model = revert_sync_batchnorm(MODELS.build(copy.deepcopy(cfg.model)))
-        if checkpoint is not None:
-            load_model_checkpoint(self.model, checkpoint)
+        loaded = load_model_checkpoint(self.model, checkpoint) if checkpoint is not None else None
+        self.task = set_inference_task(self.model, task, loaded, cfg)
         self.model.to(device).eval()
         self.pipeline = Compose(self._inference_pipeline(cfg))
 

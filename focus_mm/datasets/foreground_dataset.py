@@ -10,6 +10,8 @@ from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from ..tasks import TASK_KEY, check_task
+
 #: how many unmatched names an error message lists.
 _NAMES_SHOWN = 5
 
@@ -60,6 +62,9 @@ class ForegroundDataset(BaseSegDataset):
             Defaults to None (no check).
         dataset_name (str, optional): the name that metrics group results by (put into every
             sample's ``dataset_name``). Defaults to the last folder name of ``data_root``.
+        task (str, optional): the set's task, 'sod', 'cod', 'sd', 'dbd' or 'fd', put into every
+            sample's ``task`` (a universal model and the multi-task metric read it; keep ``'task'`` in
+            ``PackSegInputs.meta_keys``). Defaults to None (no ``task`` key).
         **kwargs: the arguments of :class:`mmseg.datasets.BaseSegDataset` (``data_root``,
             ``data_prefix=dict(img_path=..., seg_map_path=...)``, ``pipeline``, ``ann_file``
             (a text file of stems, one per line), ``test_mode``, ...).
@@ -73,7 +78,9 @@ class ForegroundDataset(BaseSegDataset):
                  name_filter: Optional[Union[str, Sequence[str]]] = None,
                  expected_size: Optional[int] = None,
                  dataset_name: Optional[str] = None,
+                 task: Optional[str] = None,
                  **kwargs) -> None:
+        self.task = None if task is None else check_task(task, who=type(self).__name__)
         self.name_filter = None if name_filter is None else _as_tuple(name_filter)
         self.expected_size = expected_size
         data_root = kwargs.get('data_root')
@@ -126,7 +133,7 @@ class ForegroundDataset(BaseSegDataset):
         """Pair every image with its mask, without stopping at unmatched files.
 
         Returns:
-            tuple: the data list (one ``dict(img_path, seg_map_path, dataset_name, ...)`` per matched
+            tuple: the data list (one ``dict(img_path, seg_map_path, dataset_name, [task,] ...)`` per matched
             image, sorted by image path), the images without a mask (relative names) and the masks
             without an image (relative names; legitimate when a mask folder serves several splits).
         """
@@ -155,6 +162,7 @@ class ForegroundDataset(BaseSegDataset):
                     img_path=osp.join(img_dir, name),
                     seg_map_path=osp.join(ann_dir, masks[key]),
                     dataset_name=self.dataset_name,
+                    **({} if self.task is None else {TASK_KEY: self.task}),
                     label_map=self.label_map,
                     reduce_zero_label=False,
                     seg_fields=[]))

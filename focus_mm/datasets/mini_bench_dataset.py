@@ -46,6 +46,7 @@ class MiniBenchDataset(ForegroundDataset):
             task, root=data_root, num_train=num_train, num_test=num_test, size_range=tuple(size_range),
             seed=seed)
         kwargs.setdefault('dataset_name', f'mini_{task}_{split}')
+        kwargs.setdefault('task', task)  # every sample carries its task (for universal models)
         super().__init__(
             data_root=task_root,
             data_prefix=dict(img_path=f'{split}/images', seg_map_path=f'{split}/masks'),

@@ -38,10 +38,14 @@ def test_real_dataset_configs(task, name, tmp_path):
 
 def test_every_mini_config_parses():
     names = sorted(os.path.basename(p) for p in glob.glob(os.path.join(CONFIG_DIR, 'mini_*.py')))
-    assert names == ['mini_bench_common.py'] + [f'mini_{t}.py' for t in ('cod', 'dbd', 'fd', 'sd', 'sod')]
+    assert names == ['mini_all.py', 'mini_bench_common.py'] + [
+        f'mini_{t}.py' for t in ('cod', 'dbd', 'fd', 'sd', 'sod')]
     for task in TASK_METRICS:
         cfg = Config.fromfile(os.path.join(CONFIG_DIR, f'mini_{task}.py'))
         assert cfg.train_dataloader.dataset.task == task and cfg.val_evaluator.task == task
+    union = Config.fromfile(os.path.join(CONFIG_DIR, 'mini_all.py'))  # the five tasks for a universal model
+    assert sorted(d.task for d in union.train_dataloader.dataset.datasets) == sorted(TASK_METRICS)
+    assert union.val_evaluator.type == 'MultiTaskForegroundMetric'
 
 
 def test_mini_config_builds_and_feeds_the_metric(tmp_path):

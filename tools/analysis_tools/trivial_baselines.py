@@ -35,18 +35,23 @@ def main():
 
     import focus_mm  # noqa: F401
     from focus_mm.datasets.mask_io import probability_to_uint8, read_foreground_mask
+    from focus_mm.evaluation.metrics import MultiTaskForegroundMetric
     from mmseg.registry import DATASETS, METRICS
 
     cfg = Config.fromfile(args.config)
     init_default_scope('mmseg')
     dataset = DATASETS.build(dict(cfg.test_dataloader.dataset, lazy_init=False))
-    masks = [read_foreground_mask(dataset.get_data_info(i)['seg_map_path']) for i in range(len(dataset))]
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    masks = [read_foreground_mask(info['seg_map_path']) for info in infos]
     for name, predictor in BASELINES.items():
         print(f'\n[baseline] {name}')
         metric = METRICS.build(dict(cfg.test_evaluator, output_dir=None))
-        for gt in masks:
+        # a multi-task evaluator (universal configs) scores each image with its own task's metrics
+        multi_task = isinstance(metric, MultiTaskForegroundMetric)
+        for info, gt in zip(infos, masks):
             prob = predictor(*gt.shape)
-            metric.add_pair(probability_to_uint8(prob), gt)
+            kwargs = dict(task=info.get('task'), group=info.get('dataset_name')) if multi_task else {}
+            metric.add_pair(probability_to_uint8(prob), gt, **kwargs)
         metric.evaluate(len(masks))
 
 

@@ -4,15 +4,15 @@
 _base_ = ['./foreground_pipelines.py']
 data_root = 'data/DEFOCUS/dataset'
 dbd_train = dict(
-    type='ForegroundDataset', dataset_name='DBD-TR', data_root=data_root + '/train_data',
+    type='ForegroundDataset', task='dbd', dataset_name='DBD-TR', data_root=data_root + '/train_data',
     data_prefix=dict(img_path='1204source', seg_map_path='1204gt'), img_suffix=('.jpg', '.png', '.bmp'),
     seg_map_suffix=('.png', '.bmp', '.jpg'), expected_size=1204, pipeline=_base_.train_pipeline)
 cuhk_test = dict(
-    type='ForegroundDataset', dataset_name='CUHK', data_root=data_root + '/test_data/CUHK',
+    type='ForegroundDataset', task='dbd', dataset_name='CUHK', data_root=data_root + '/test_data/CUHK',
     data_prefix=dict(img_path='xu100-source', seg_map_path='xu100-gt'), img_suffix=('.jpg', '.png', '.bmp'),
     seg_map_suffix=('.png', '.bmp', '.jpg'), expected_size=100, test_mode=True, pipeline=_base_.test_pipeline)
 dut_test = dict(
-    type='ForegroundDataset', dataset_name='DUT', data_root=data_root + '/test_data/DUT',
+    type='ForegroundDataset', task='dbd', dataset_name='DUT', data_root=data_root + '/test_data/DUT',
     data_prefix=dict(img_path='dut500-source', seg_map_path='dut500-gt'), img_suffix=('.jpg', '.png', '.bmp'),
     seg_map_suffix=('.png', '.bmp', '.jpg'), expected_size=500, test_mode=True, pipeline=_base_.test_pipeline)
 

@@ -4,12 +4,12 @@
 _base_ = ['./foreground_pipelines.py']
 data_root = 'data/CASIA'
 casia2_train = dict(
-    type='ForegroundDataset', dataset_name='CASIA2', data_root=data_root,
+    type='ForegroundDataset', task='fd', dataset_name='CASIA2', data_root=data_root,
     data_prefix=dict(img_path='CASIA2.0_revised/Tp', seg_map_path='CASIA2.0_Groundtruth'),
     img_suffix=('.jpg', '.tif', '.bmp'), seg_map_suffix='_gt.png', expected_size=5123,
     pipeline=_base_.train_pipeline)
 casia1_test = dict(
-    type='ForegroundDataset', dataset_name='CASIA1', data_root=data_root,
+    type='ForegroundDataset', task='fd', dataset_name='CASIA1', data_root=data_root,
     data_prefix=dict(img_path='CASIA 1.0 dataset/Modified Tp/Tp', seg_map_path='CASIA 1.0 groundtruth'),
     img_suffix='.jpg', seg_map_suffix='_gt.png', expected_size=921, test_mode=True,
     pipeline=_base_.test_pipeline)

@@ -10,9 +10,10 @@ crop_size = (512, 512)
 train_short_side_range = (128, 512)
 test_short_side = 512
 max_long_side = 2048
-# `dataset_name` lets ForegroundMetric report every test set of a ConcatDataset separately.
+# `dataset_name` lets ForegroundMetric report every test set of a ConcatDataset separately; `task` (set by
+# the dataset's `task=`) tells a universal model and the multi-task metric which task a sample belongs to.
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
-             'flip_direction', 'reduce_zero_label', 'dataset_name')
+             'flip_direction', 'reduce_zero_label', 'dataset_name', 'task')
 train_pipeline = [
     dict(type='LoadForegroundImage'),
     dict(type='LoadForegroundMask'),

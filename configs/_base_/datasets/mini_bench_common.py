@@ -7,7 +7,7 @@ train_short_side_range = (192, 320)
 test_short_side = 256
 max_long_side = 1024
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
-             'flip_direction', 'reduce_zero_label', 'dataset_name')
+             'flip_direction', 'reduce_zero_label', 'dataset_name', 'task')
 train_pipeline = [
     dict(type='LoadForegroundImage'),
     dict(type='LoadForegroundMask'),

@@ -4,11 +4,11 @@
 _base_ = ['./foreground_pipelines.py']
 data_root = 'data'
 istd_train = dict(
-    type='ForegroundDataset', dataset_name='ISTD-TR', data_root=data_root + '/ISTD_Dataset',
+    type='ForegroundDataset', task='sd', dataset_name='ISTD-TR', data_root=data_root + '/ISTD_Dataset',
     data_prefix=dict(img_path='train/train_A', seg_map_path='train/train_B'), img_suffix='.png',
     seg_map_suffix='.png', expected_size=1330, pipeline=_base_.train_pipeline)
 istd_test = dict(
-    type='ForegroundDataset', dataset_name='ISTD', data_root=data_root + '/ISTD_Dataset',
+    type='ForegroundDataset', task='sd', dataset_name='ISTD', data_root=data_root + '/ISTD_Dataset',
     data_prefix=dict(img_path='test/test_A', seg_map_path='test/test_B'), img_suffix='.png',
     seg_map_suffix='.png', expected_size=540, test_mode=True, pipeline=_base_.test_pipeline)
 

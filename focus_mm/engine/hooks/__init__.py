@@ -1,4 +1,8 @@
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .save_predictions_hook import SaveForegroundPredictionsHook
+from .task_list_hook import TaskListHook, checkpoint_tasks, model_tasks
 
-__all__ = ['NonFiniteLossError', 'NonFiniteLossHook', 'SaveForegroundPredictionsHook']
+__all__ = [
+    'NonFiniteLossError', 'NonFiniteLossHook', 'SaveForegroundPredictionsHook', 'TaskListHook', 'checkpoint_tasks',
+    'model_tasks'
+]

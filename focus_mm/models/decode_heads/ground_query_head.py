@@ -13,6 +13,7 @@ from mmseg.registry import MODELS, TASK_UTILS
 from torch import nn
 from torchvision.ops import box_convert, generalized_box_iou_loss
 
+from ...tasks import check_task_list, sample_task
 from ..layers import MaskedAttentionDecoderLayer, SinePositionalEncoding2D
 from ..losses.point_losses import point_bce_loss, point_dice_loss
 from ..utils import (masks_to_boxes_cxcywh, pca_foreground_prior, refuse_old_arguments, resize_prior,
@@ -106,6 +107,15 @@ class GroundQueryHead(BaseDecodeHead):
         clip_all_sets (bool): True (default, as the authors' code): the CLIP loss on every prediction set
             (``num_decoder_layers + 1``, each with its own matching, keys ``loss_clip`` and
             ``d{i}.loss_clip``); False: on the last set only.
+        tasks (Sequence[str], optional): The tasks of a universal model (some of 'sod', 'cod', 'sd', 'dbd',
+            'fd'). Each sample's task, from its metainfo ``task`` (or ``inference_task`` when set), selects
+            a learned per-task offset of the query content and position embeddings and, with
+            ``'pixel_decoder'`` in ``task_conditioning``, a per-task vector added to every token of the
+            pixel decoder's encoder (``FocusPixelDecoder(task_embed=)``); one batch may mix tasks, and the
+            CLIP loss gives each image its own task's prompts. None (default) gives the single-task head:
+            no task parameters, the task metainfo is ignored.
+        task_conditioning (Sequence[str]): Where a universal head injects the task: ``'queries'`` and/or
+            ``'pixel_decoder'``. Defaults to both.
         joint_prediction (bool): Two ground queries, foreground and background targets and the joint
             decision ``P_fg > P_bg`` (FOCUS, the default); False gives the foreground-only head described
             above (the "JP off" ablation).
@@ -148,6 +158,8 @@ class GroundQueryHead(BaseDecodeHead):
                  loss_clip: Optional[dict] = None,
                  clip_all_sets: bool = True,
                  joint_prediction: bool = True,
+                 tasks: Optional[Sequence[str]] = None,
+                 task_conditioning: Sequence[str] = ('queries', 'pixel_decoder'),
                  in_index: Sequence[int] = (0, 1, 2, 3),
                  init_cfg: Optional[dict] = None,
                  **kwargs):
@@ -186,6 +198,7 @@ class GroundQueryHead(BaseDecodeHead):
         self.query_feat = nn.Embedding(self.num_queries, feat_channels)  # content
         self.query_embed = nn.Embedding(self.num_queries, feat_channels)  # position
         self.level_embed = nn.Embedding(self.num_feature_levels, feat_channels)
+        self._build_task_embeddings(tasks, task_conditioning, in_channels, feat_channels)
         self.pos_encoding = SinePositionalEncoding2D(num_feats=feat_channels // 2, normalize=True)
         self.layers = nn.ModuleList(
             MaskedAttentionDecoderLayer(feat_channels, num_heads, feedforward_channels, dropout)
@@ -214,6 +227,51 @@ class GroundQueryHead(BaseDecodeHead):
         self.loss_clip = MODELS.build(loss_clip) if loss_clip is not None else None
         self.clip_all_sets = clip_all_sets
 
+    def _build_task_embeddings(self, tasks, task_conditioning, in_channels, feat_channels) -> None:
+        """Per-task offsets of a universal head (none for a single-task head, whose state is unchanged)."""
+        #: the universal model's tasks (empty: single-task head).
+        self.tasks: Tuple[str, ...] = () if tasks is None else check_task_list(tasks, 'GroundQueryHead')
+        #: when set, every sample is decoded as this task (tools/test.py --task, FocusInferencer(task=)).
+        self.inference_task: Optional[str] = None
+        if not self.tasks:
+            return
+        unknown = set(task_conditioning) - {'queries', 'pixel_decoder'}
+        if unknown or not task_conditioning:
+            raise ValueError(f'GroundQueryHead: task_conditioning={list(task_conditioning)}; choose one or '
+                             "both of 'queries' and 'pixel_decoder'.")
+        num_tasks, width = len(self.tasks), self.num_queries * feat_channels
+        # nn.Embedding's N(0, 1) init: the scale of the shared queries and of the normalised encoder
+        # tokens, so the tasks are told apart from the first step; the shared parts learn from every task.
+        if 'queries' in task_conditioning:
+            self.task_query_feat = nn.Embedding(num_tasks, width)
+            self.task_query_embed = nn.Embedding(num_tasks, width)
+        if 'pixel_decoder' in task_conditioning:
+            self.task_pixel_embed = nn.Embedding(num_tasks, feat_channels)
+
+    def task_indices(self, batch_img_metas: Sequence) -> Optional[torch.Tensor]:
+        """Index in ``tasks`` of each sample's task (``inference_task`` overrides), or None when single-task.
+
+        Args:
+            batch_img_metas (Sequence[dict | SegDataSample]): Metainfo dicts or data samples.
+
+        Raises:
+            KeyError: A universal head meets a sample without a task, or with a task it was not built for.
+        """
+        if not self.tasks:
+            return None
+        indices = []
+        for meta in batch_img_metas:
+            task = self.inference_task or sample_task(meta)
+            if task not in self.tasks:
+                info = meta.metainfo if hasattr(meta, 'metainfo') else meta
+                where = info.get('img_path', 'an input') if isinstance(info, dict) else 'an input'
+                what = 'no task' if task is None else f'the unknown task {task!r}'
+                raise KeyError(f'GroundQueryHead: {where} has {what}; this universal model knows the tasks '
+                               f'{list(self.tasks)}. Choose one (FocusInferencer(task=...), --task), or give '
+                               "the dataset task=... and keep 'task' in PackSegInputs.meta_keys.")
+            indices.append(self.tasks.index(task))
+        return torch.tensor(indices, dtype=torch.long, device=self.level_embed.weight.device)
+
     def init_weights(self):
         """Default inits, then Xavier for the decoder layers' matrices (as Mask2Former)."""
         super().init_weights()
@@ -240,6 +298,7 @@ class GroundQueryHead(BaseDecodeHead):
                 ``prior_index`` the B x D x h x w token map for M0.
             batch_img_metas (list[dict], optional): Per image, ``img_shape`` (its size inside the padded
                 batch) places M0 on the image's own tokens; None (or no ``img_shape``): the whole grid.
+                A universal head also reads each image's ``task`` there (see ``task_indices``).
 
         Returns:
             tuple[list[Tensor], list[Tensor], list[Tensor]]: per prediction set (``num_decoder_layers + 1``,
@@ -247,7 +306,16 @@ class GroundQueryHead(BaseDecodeHead):
             (cx, cy, w, h in [0, 1]); B x 1 x 2, B x 1 x H/4 x W/4, B x 1 x 4 with ``joint_prediction=False``.
         """
         prior = self.compute_prior(inputs, batch_img_metas)
-        mask_features, multi_scale = self.pixel_decoder(self._transform_inputs(inputs))
+        pixel_kwargs = {}
+        if self.tasks:
+            if batch_img_metas is None:
+                raise ValueError(f'GroundQueryHead: this universal head needs the task of each sample (one '
+                                 f'of {list(self.tasks)} per image, in batch_img_metas); call loss/predict '
+                                 'with metainfo that has a task, or set inference_task.')
+            task_ids = self.task_indices(batch_img_metas)
+            if hasattr(self, 'task_pixel_embed'):
+                pixel_kwargs['task_embed'] = self.task_pixel_embed(task_ids)
+        mask_features, multi_scale = self.pixel_decoder(self._transform_inputs(inputs), **pixel_kwargs)
         batch_size = mask_features.shape[0]
         memories, memory_pos, sizes = [], [], []
         for level in range(self.num_feature_levels):
@@ -257,6 +325,9 @@ class GroundQueryHead(BaseDecodeHead):
             memories.append(feat.flatten(2).transpose(1, 2) + self.level_embed.weight[level][None, None])
         query = self.query_feat.weight[None].expand(batch_size, -1, -1)
         query_pos = self.query_embed.weight[None].expand(batch_size, -1, -1)
+        if self.tasks and hasattr(self, 'task_query_feat'):
+            query = query + self.task_query_feat(task_ids).view_as(query)
+            query_pos = query_pos + self.task_query_embed(task_ids).view_as(query_pos)
 
         *prediction, attn_mask = self._decode_queries(query, mask_features, sizes[0])
         predictions = [prediction]
@@ -359,6 +430,8 @@ class GroundQueryHead(BaseDecodeHead):
         if self.loss_clip is not None and images is None:
             raise ValueError('GroundQueryHead: loss_clip needs the un-normalised images; use the '
                              'FocusSegmentor (it passes images=) or set loss_clip=None.')
+        task_names = ([self.tasks[i] for i in self.task_indices(batch_data_samples).tolist()]
+                      if self.tasks else None)
         losses = {}
         last = len(cls_list) - 1
         for i, (cls, masks, boxes) in enumerate(zip(cls_list, mask_list, box_list)):
@@ -367,10 +440,12 @@ class GroundQueryHead(BaseDecodeHead):
             for name, value in self._set_losses(cls, masks, boxes, targets, matches, num_masks).items():
                 losses[prefix + name] = value
             if self.loss_clip is not None and (self.clip_all_sets or i == last):
-                losses[prefix + self.loss_clip.loss_name] = self._clip_loss(masks, matches, targets, images)
+                losses[prefix + self.loss_clip.loss_name] = self._clip_loss(masks, matches, targets, images,
+                                                                            task_names)
         return losses
 
-    def _clip_loss(self, masks: torch.Tensor, matches, targets, images: torch.Tensor) -> torch.Tensor:
+    def _clip_loss(self, masks: torch.Tensor, matches, targets, images: torch.Tensor,
+                   task_names: Optional[List[str]] = None) -> torch.Tensor:
         """CLIP refiner loss of one prediction set, with that set's matching.
 
         The foreground mask is the query matched to the foreground, the background mask the other query
@@ -386,7 +461,9 @@ class GroundQueryHead(BaseDecodeHead):
             fg_logits, bg_logits = masks[batch, fg_index], masks[batch, 1 - fg_index]
         else:  # no background query: the loss uses 1 - sigmoid(fg) as the background mask
             fg_logits, bg_logits = masks[:, 0], None
-        return self.loss_clip(fg_logits, bg_logits, images, contrast)
+        # A universal head contrasts each image with its own task's prompts.
+        task_kwargs = {} if task_names is None else dict(tasks=task_names)
+        return self.loss_clip(fg_logits, bg_logits, images, contrast, **task_kwargs)
 
     @torch.no_grad()
     def match(self, cls_logits: torch.Tensor, mask_logits: torch.Tensor,

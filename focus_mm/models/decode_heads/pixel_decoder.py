@@ -1,5 +1,5 @@
 """Mask2Former's multi-scale deformable-attention pixel decoder, written on mmcv (no mmdet)."""
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -113,11 +113,15 @@ class FocusPixelDecoder(BaseModule):
             if conv.bias is not None:
                 nn.init.zeros_(conv.bias)
 
-    def forward(self, feats: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+    def forward(self, feats: Sequence[torch.Tensor],
+                task_embed: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, List[torch.Tensor]]:
         """Decode the pyramid.
 
         Args:
             feats (Sequence[Tensor]): 4 maps at strides 4, 8, 16, 32 (``B x in_channels[i] x H_i x W_i``).
+            task_embed (Tensor, optional): ``B x feat_channels``, added to every encoder token after the
+                input projections (a universal head's per-sample task; after the GroupNorm, which would
+                remove a per-channel constant, and before the encoder, which mixes it in). Defaults to None.
 
         Returns:
             tuple: mask features ``B x out_channels x H_0 x W_0`` (stride 4), and the encoder outputs
@@ -139,6 +143,8 @@ class FocusPixelDecoder(BaseModule):
             level_pos = self.positional_encoding(x).flatten(2).transpose(1, 2)
             pos.append(level_pos + self.level_embed.weight[lvl][None, None])
         x, pos = torch.cat(tokens, 1), torch.cat(pos, 1)
+        if task_embed is not None:
+            x = x + task_embed[:, None].to(x.dtype)
         device = x.device
         spatial_shapes, start = level_layout(shapes, device)
         ref = cell_centre_reference_points(shapes, self.num_levels, device)  # as Mask2Former's encoder

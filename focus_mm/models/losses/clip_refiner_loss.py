@@ -56,12 +56,18 @@ class CLIPRefinerLoss(nn.Module):
         temperature (float): tau. Defaults to 0.07 (the authors' value).
         loss_weight (float): Defaults to 1.0 (the paper uses 0.01 for forgery detection).
         loss_name (str): Key of the loss in the loss dict. Defaults to ``'loss_clip'``.
+        task_prompts (dict, optional): Per-task (foreground, background) pairs for universal models, which
+            pass each sample's task to ``forward``; tasks not listed use :data:`TASK_PROMPTS`.
+        task_loss_weights (dict, optional): Per-task factors on a sample's loss when tasks are passed
+            (e.g. ``dict(fd=0.01)``, the paper's forgery weight); others count 1. Defaults to None.
     """
 
     def __init__(self, task: str = 'sod', prompts: Optional[Sequence[str]] = None,
                  clip_model: str = 'ViT-B-16', pretrained: Optional[str] = 'openai',
                  model_cfg: Optional[dict] = None, quick_gelu: Optional[bool] = None,
-                 temperature: float = 0.07, loss_weight: float = 1.0, loss_name: str = 'loss_clip'):
+                 temperature: float = 0.07, loss_weight: float = 1.0, loss_name: str = 'loss_clip',
+                 task_prompts: Optional[Dict[str, Sequence[str]]] = None,
+                 task_loss_weights: Optional[Dict[str, float]] = None):
         super().__init__()
         if prompts is None:
             if task not in TASK_PROMPTS:
@@ -82,6 +88,17 @@ class CLIPRefinerLoss(nn.Module):
         self.__dict__['clip'] = clip
         self._tokens = tokenizer(list(self.prompts))
         self._text_features = None
+        # Universal models: the prompt pair of every task, encoded together on first use.
+        self.task_prompts = {task: tuple(pair) for task, pair in TASK_PROMPTS.items()}
+        self.task_prompts.update({task: tuple(pair) for task, pair in (task_prompts or {}).items()})
+        self.task_loss_weights = dict(task_loss_weights or {})
+        for task in list(self.task_loss_weights) + [t for t in (task_prompts or {})]:
+            if task not in TASK_PROMPTS:
+                raise KeyError(f'CLIPRefinerLoss: unknown task {task!r} in task_prompts/task_loss_weights; '
+                               f'known tasks: {sorted(TASK_PROMPTS)}.')
+        self._task_names = sorted(self.task_prompts)
+        self._task_tokens = tokenizer([p for t in self._task_names for p in self.task_prompts[t]])
+        self._task_text_features = None
         image_size = clip.visual.image_size
         self.image_size = tuple(image_size) if isinstance(image_size, (tuple, list)) else (image_size, ) * 2
         cfg = getattr(clip.visual, 'preprocess_cfg', {}) or {}
@@ -99,14 +116,30 @@ class CLIPRefinerLoss(nn.Module):
         if next(clip.parameters()).device != device:
             clip.to(device)
             self._text_features = None
+            self._task_text_features = None
         if self._text_features is None:
             with torch.no_grad():
                 text = clip.encode_text(self._tokens.to(device)).float()
             self._text_features = F.normalize(text, dim=-1)  # 2 x S: foreground, background
         return clip
 
+    def _per_sample_text(self, tasks: Sequence[str], device: torch.device):
+        """B x S foreground and background text features of each sample's task, and its loss factor."""
+        for task in tasks:
+            if task not in self.task_prompts:
+                raise KeyError(f'CLIPRefinerLoss: unknown task {task!r}; known tasks: {self._task_names}.')
+        if self._task_text_features is None:
+            with torch.no_grad():
+                text = self.__dict__['clip'].encode_text(self._task_tokens.to(device)).float()
+            self._task_text_features = F.normalize(text, dim=-1).view(len(self._task_names), 2, -1)
+        index = torch.tensor([self._task_names.index(t) for t in tasks], device=device)
+        text = self._task_text_features[index]  # B x 2 x S
+        factors = torch.tensor([float(self.task_loss_weights.get(t, 1.0)) for t in tasks], device=device)
+        return text[:, 0], text[:, 1], factors
+
     def forward(self, fg_mask_logits: torch.Tensor, bg_mask_logits: Optional[torch.Tensor],
-                images: torch.Tensor, keep: Optional[torch.Tensor] = None) -> torch.Tensor:
+                images: torch.Tensor, keep: Optional[torch.Tensor] = None,
+                tasks: Optional[Sequence[str]] = None) -> torch.Tensor:
         """Compute the weighted loss.
 
         Args:
@@ -117,6 +150,8 @@ class CLIPRefinerLoss(nn.Module):
             keep (Tensor, optional): bool B, the images that take part (e.g. those with both a
                 foreground and a background); None keeps all. With none kept the loss is a zero that
                 keeps the graph.
+            tasks (Sequence[str], optional): Each sample's task (universal models): its prompts are that
+                task's, and its loss is scaled by ``task_loss_weights``. None uses the constructor's pair.
 
         Returns:
             Tensor: scalar loss, ``loss_weight`` applied.
@@ -125,6 +160,8 @@ class CLIPRefinerLoss(nn.Module):
             raise ValueError(f'CLIPRefinerLoss expects images B x 3 x H x W (RGB in [0, 1]), got '
                              f'{tuple(images.shape)}')
         fg = _as_map(fg_mask_logits)
+        if tasks is not None and len(tasks) != fg.shape[0]:
+            raise ValueError(f'CLIPRefinerLoss: {len(tasks)} tasks for {fg.shape[0]} images.')
         if keep is not None:
             keep = keep.to(device=fg.device, dtype=torch.bool).flatten()
             if keep.numel() != fg.shape[0] or images.shape[0] != fg.shape[0]:
@@ -136,6 +173,7 @@ class CLIPRefinerLoss(nn.Module):
             if not keep.all():
                 fg, images = fg[keep], images[keep]
                 bg_mask_logits = _as_map(bg_mask_logits)[keep] if bg_mask_logits is not None else None
+                tasks = None if tasks is None else [t for t, k in zip(tasks, keep.tolist()) if k]
         clip = self._clip_on(images.device)
         images = F.interpolate(images.float(), size=self.image_size, mode='bilinear', align_corners=False)
         fg_prob = F.interpolate(fg.float(), size=self.image_size, mode='bilinear',
@@ -152,14 +190,23 @@ class CLIPRefinerLoss(nn.Module):
         with torch.autocast(device_type=images.device.type, enabled=False):
             feats = F.normalize(feats.float(), dim=-1)
             img_f, img_b = feats.chunk(2, dim=0)  # B x S each
-            txt_f, txt_b = self._text_features.float()
-            sim_ff, sim_fb = img_f @ txt_f, img_f @ txt_b
-            sim_bf, sim_bb = img_b @ txt_f, img_b @ txt_b
+            factors = None
+            if tasks is None:
+                txt_f, txt_b = self._text_features.float()
+                sim_ff, sim_fb = img_f @ txt_f, img_f @ txt_b
+                sim_bf, sim_bb = img_b @ txt_f, img_b @ txt_b
+            else:
+                txt_f, txt_b, factors = self._per_sample_text(tasks, images.device)
+                sim_ff, sim_fb = (img_f * txt_f).sum(-1), (img_f * txt_b).sum(-1)
+                sim_bf, sim_bb = (img_b * txt_f).sum(-1), (img_b * txt_b).sum(-1)
             tau = self.temperature
             # Image -> text: each image picks its prompt; text -> image: each prompt picks its image.
             loss_i2t = _pick_first(sim_ff, sim_fb, tau) + _pick_first(sim_bb, sim_bf, tau)
             loss_t2i = _pick_first(sim_ff, sim_bf, tau) + _pick_first(sim_bb, sim_fb, tau)
-            return self.loss_weight * ((loss_i2t + loss_t2i) / 2).mean()
+            per_image = (loss_i2t + loss_t2i) / 2
+            if factors is not None:
+                per_image = per_image * factors
+            return self.loss_weight * per_image.mean()
 
 
 def _pick_first(positive: torch.Tensor, negative: torch.Tensor, tau: float) -> torch.Tensor:

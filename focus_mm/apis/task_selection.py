@@ -1,0 +1,80 @@
+"""Choosing the task at inference: one rule for FocusInferencer, tools/infer.py and tools/test.py."""
+import warnings
+from typing import Optional
+
+from ..engine.hooks.task_list_hook import checkpoint_tasks, model_tasks
+from ..tasks import TASK_KEY, TASKS
+
+
+def config_task(cfg) -> Optional[str]:
+    """The single task a config is about: its test evaluator's ``task``, else its test set's ``task``."""
+    if cfg is None:
+        return None
+    evaluator = cfg.get('test_evaluator')
+    evaluators = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
+    for item in evaluators:
+        if isinstance(item, dict) and isinstance(item.get('task'), str):
+            return item['task']
+    loader = cfg.get('test_dataloader')
+    dataset = loader.get('dataset') if isinstance(loader, dict) else None
+    if isinstance(dataset, dict):
+        for part in dataset.get('datasets', [dataset]):
+            if isinstance(part, dict) and isinstance(part.get(TASK_KEY), str):
+                return part[TASK_KEY]
+    return None
+
+
+def set_inference_task(model, task: Optional[str], checkpoint: Optional[dict] = None, cfg=None,
+                       required: bool = True) -> Optional[str]:
+    """Make ``model`` decode every input as ``task`` (universal models), or check and ignore it.
+
+    - Universal model (its head has ``tasks``): ``task`` must be one of them; ``None`` fails when
+      ``required`` (``FocusInferencer``, ``tools/infer.py``), and otherwise leaves each sample's own task
+      from its metainfo (``tools/test.py`` without ``--task``). A checkpoint whose ``meta['tasks']``
+      differs from the model's fails too.
+    - Single-task model: ``task`` is ignored, with a warning when it differs from the task the checkpoint
+      (``meta['tasks']``) or the config (its test evaluator's ``task``) was made for.
+
+    Args:
+        model (nn.Module): The segmentor (wrappers are looked through).
+        task (str, optional): The requested task.
+        checkpoint (dict, optional): The loaded checkpoint (for its ``meta``).
+        cfg (Config, optional): The model's config (for a single-task model's task).
+        required (bool): Whether a universal model must be given a task. Defaults to True.
+
+    Returns:
+        str | None: The task the model now decodes (None: each sample's own, or a single-task model).
+
+    Raises:
+        ValueError: A universal model without a task (when required), with an unknown task, or with a
+            checkpoint trained for other tasks; the message lists the tasks it knows.
+    """
+    if task is not None and task not in TASKS:
+        raise ValueError(f'unknown task {task!r}; the tasks are {list(TASKS)}.')
+    tasks = model_tasks(model)
+    saved = checkpoint_tasks(checkpoint) if checkpoint is not None else None
+    if tasks:
+        if saved is not None and saved != tasks:
+            raise ValueError(f'the checkpoint was trained for the tasks {list(saved)}, the config builds a '
+                             f'model for {list(tasks)}; use the config the checkpoint was trained with.')
+        if task is None and required:
+            raise ValueError(f'this is a universal checkpoint: choose its task with task=... (--task); it '
+                             f'knows the tasks {list(tasks)}.')
+        if task is not None and task not in tasks:
+            raise ValueError(f'unknown task {task!r} for this universal checkpoint; it knows the tasks '
+                             f'{list(tasks)}.')
+        head = _unwrap(model).decode_head
+        head.inference_task = task
+        return task
+    trained_for = saved[0] if saved and len(saved) == 1 else config_task(cfg)
+    if task is not None and task != trained_for:
+        what = f"for the task '{trained_for}'" if trained_for else 'for one task'
+        warnings.warn(f"this single-task checkpoint was trained {what}; the requested task '{task}' is "
+                      'ignored (its predictions are those of its own task).', stacklevel=2)
+    return None
+
+
+def _unwrap(model):
+    while hasattr(model, 'module'):
+        model = model.module
+    return model

@@ -1,0 +1,120 @@
+"""The universal configs: task-carrying data, a mixed-task training step, the full-size model on meta."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from focus_mm.utils import offline_model_cfg
+from mmseg.registry import DATASETS, MODELS
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = osp.join(REPO, 'configs')
+UNIVERSAL_MINI = osp.join(CONFIGS, 'focus', 'focus-universal_mini_1xb8-1500_all-256x256.py')
+UNIVERSAL_L = osp.join(CONFIGS, 'focus', 'focus-universal_dinov2-l_2xb4-80k_all-512x512.py')
+SINGLE_TASK_SETS = {
+    'sod': 'sod_duts.py', 'cod': 'cod_camo_cod10k.py', 'sd': 'sd_istd.py', 'dbd': 'dbd_cuhk_dut.py',
+    'fd': 'fd_casia.py'
+}
+
+
+def _count(model, prefix=''):
+    return sum(p.numel() for n, p in model.named_parameters() if n.startswith(prefix))
+
+
+def _foreground_sets(cfg):
+    return {k: v for k, v in cfg.items() if isinstance(v, dict) and v.get('type') == 'ForegroundDataset'}
+
+
+def _leaves(dataset_cfg):
+    """The ForegroundDataset/MiniBenchDataset configs under Concat/Repeat wrappers."""
+    if dataset_cfg['type'] in ('ConcatDataset', ):
+        return [leaf for d in dataset_cfg['datasets'] for leaf in _leaves(d)]
+    if dataset_cfg['type'] == 'RepeatDataset':
+        return _leaves(dataset_cfg['dataset'])
+    return [dataset_cfg]
+
+
+def test_all_task_sets_are_the_single_task_configs_sets():
+    union = Config.fromfile(osp.join(CONFIGS, '_base_', 'datasets', 'all_tasks.py'))
+    union_sets = _foreground_sets(union)
+    seen = set()
+    for task, name in SINGLE_TASK_SETS.items():
+        single = _foreground_sets(Config.fromfile(osp.join(CONFIGS, '_base_', 'datasets', name)))
+        assert single, name
+        for key, value in single.items():
+            assert value['task'] == task, (name, key)
+            assert union_sets[key] == value, (name, key)
+            seen.add(key)
+    assert seen == set(union_sets)
+    # every set is trained or tested; every task is in training, validation and test
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        leaves = _leaves(union[loader]['dataset'])
+        assert {leaf['task'] for leaf in leaves} == set(union.tasks), loader
+    assert len(_leaves(union.test_dataloader.dataset)) == 13
+    assert union.test_evaluator.type == 'MultiTaskForegroundMetric'
+
+
+def test_universal_full_size_model_builds_with_task_parameters_on_meta():
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(UNIVERSAL_L)
+    single = Config.fromfile(osp.join(CONFIGS, 'focus', 'focus_dinov2-l_2xb4-20k_sod-512x512.py'))
+    with torch.device('meta'):
+        model = MODELS.build(offline_model_cfg(cfg.model))
+        reference = MODELS.build(offline_model_cfg(single.model))
+    head = model.decode_head
+    assert head.tasks == ('sod', 'cod', 'sd', 'dbd', 'fd')
+    extra = 5 * (2 * 2 * 256 + 256)  # query content + position offsets, pixel-decoder token offsets
+    assert _count(model) - _count(reference) == extra
+    assert abs(_count(model) - 374e6) / 374e6 < 0.02
+    assert cfg.model.decode_head.loss_clip.task_loss_weights == dict(fd=0.01)
+    assert dict(type='TaskListHook') in cfg.custom_hooks
+    assert cfg.train_cfg.max_iters == 80000 and cfg.param_scheduler[0].end == 80000
+
+
+def test_universal_mini_config_trains_one_mixed_task_step(tmp_path, monkeypatch):
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.runner import Runner
+
+    monkeypatch.setenv('FOCUS_DATA', str(tmp_path))
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(UNIVERSAL_MINI)
+    assert cfg.train_cfg.max_iters == 1500 and cfg.param_scheduler[0].end == 1500
+    for leaf in _leaves(cfg.train_dataloader.dataset):  # tiny images and crops: a CPU test
+        leaf.update(num_train=4, num_test=2, size_range=(64, 80))
+        for step in leaf.pipeline:
+            if step.type == 'RandomResize':
+                step.scale = [(256, 64), (256, 80)]
+            elif step.type == 'RandomCrop':
+                step.crop_size = (64, 64)
+    cfg.train_dataloader.update(num_workers=0, persistent_workers=False, batch_size=4)
+    loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
+    assert len(loader.dataset) == 5 * 4
+    model = MODELS.build(offline_model_cfg(cfg.model))
+    model.init_weights()
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    data = next(iter(loader))
+    tasks = [s.metainfo['task'] for s in data['data_samples']]
+    assert len(set(tasks)) >= 2, tasks  # a shuffled union: batches mix tasks
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    losses = model.train_step(data, optim_wrapper)
+    assert losses and all(torch.isfinite(v).all() for v in losses.values())
+    rows = model.decode_head.task_query_feat.weight.detach() - before['decode_head.task_query_feat.weight']
+    for task in model.decode_head.tasks:  # a row moves only when its task was in the batch
+        moved = bool(rows[model.decode_head.tasks.index(task)].abs().max() > 0)
+        assert moved == (task in tasks), (task, tasks)
+
+
+def test_datasets_put_the_task_into_every_samples_metainfo(tmp_path, monkeypatch):
+    monkeypatch.setenv('FOCUS_DATA', str(tmp_path))
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(UNIVERSAL_MINI)
+    sets = [dict(leaf, num_train=2, num_test=2, size_range=(64, 72))
+            for leaf in _leaves(cfg.test_dataloader.dataset)]
+    dataset = DATASETS.build(dict(type='ConcatDataset', datasets=sets))
+    tasks = [dataset[i]['data_samples'].metainfo['task'] for i in range(len(dataset))]
+    assert tasks == [t for t in ('sod', 'cod', 'sd', 'dbd', 'fd') for _ in range(2)]
+    with pytest.raises(KeyError, match="unknown task 'shadow'"):
+        DATASETS.build(dict(type='ForegroundDataset', task='shadow', data_root=str(tmp_path),
+                            data_prefix=dict(img_path='x', seg_map_path='y')))
