@@ -52,14 +52,13 @@ def _schedule_options(iters: int) -> list:
     ]
 
 
-def _metric_list(task: str) -> str:
+def _metric_names(task: str) -> tuple:
     from_task = dict(sod=('Sm', 'meanEm', 'MAE'),
                      cod=('Sm', 'meanEm', 'wFm', 'MAE'),
                      sd=('BER', ),
                      dbd=('adpFm', 'MAE'),
                      fd=('F1', 'AUC'))[task]
-    names = list(from_task) + [m for m in COMMON + OWN[task] if m not in from_task]
-    return '[' + ','.join(names) + ']'
+    return tuple(from_task) + tuple(m for m in COMMON + OWN[task] if m not in from_task)
 
 
 def _run(cmd: list, log: str) -> None:
@@ -86,9 +85,25 @@ def _test(config: str, ckpt: str, work: str, options: list, task: str = None) ->
     path = osp.join(work, 'foreground_metrics.json')
     if not osp.isfile(path):
         os.makedirs(work, exist_ok=True)
-        _run([sys.executable, 'tools/test.py', config, ckpt, '--work-dir', work, '--cfg-options', *options] +
-             (['--task', task] if task else []), osp.join(work, 'test.out'))
+        _run([sys.executable, 'tools/test.py', config, ckpt, '--work-dir', work] +
+             (['--cfg-options', *options] if options else []) + (['--task', task] if task else []),
+             osp.join(work, 'test.out'))
     return json.load(open(path))['results']
+
+
+def _single_task_config(task: str, work: str) -> str:
+    """The single-task config with its metric set widened to the study's columns.
+
+    (A ``metrics`` key cannot go through ``--cfg-options``: mmengine's runner takes an evaluator dict with
+    ``metrics`` for an ``Evaluator`` config; a list of metric dicts is the documented form.)
+    """
+    os.makedirs(work, exist_ok=True)
+    path = osp.join(work, f'single_{task}_study.py')
+    with open(path, 'w') as f:
+        f.write(f"_base_ = ['{osp.join(REPO, SINGLE.format(task=task))}']\n"
+                f"test_evaluator = [dict(type='ForegroundMetric', task='{task}', "
+                f"metrics={list(_metric_names(task))})]\n")
+    return path
 
 
 def _universal_options() -> list:
@@ -167,8 +182,8 @@ def main():
             if 'single' in args.only:
                 sckpt = _train(config, swork, seed, args.single_iters, args.batch_size)
             if osp.isfile(sckpt) and ('single' in args.only or 'table' in args.only):
-                res = _test(config, sckpt, osp.join(swork, 'test'),
-                            [f'test_evaluator.metrics={_metric_list(task)}'])
+                res = _test(_single_task_config(task, swork), sckpt, osp.join(swork, 'test'), [])
+                res = next(iter(res.values()))  # ForegroundMetric's JSON: {test set: {metric: value}}
                 single.setdefault(seed, {}).update({f'{task}/{k}': v for k, v in res.items()})
     baselines = _baselines(root) if ('baselines' in args.only or 'table' in args.only) else {}
     print(table(universal, single, wrong, baselines, args))
