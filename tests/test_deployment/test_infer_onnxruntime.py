@@ -105,3 +105,28 @@ def test_inferencer_onnxruntime_api_resizes_to_the_graph(exported):
         FocusInferencer(exported['config'], None, backend='onnxruntime')
     with pytest.raises(ValueError, match='backend'):
         FocusInferencer(exported['config'], exported['onnx'], backend='tensorrt')
+
+
+def test_evaluate_onnx_scores_graph_and_checkpoint_on_the_same_inputs(exported, tmp_path, capsys):
+    import importlib.util
+
+    path = osp.join(REPO, 'tools', 'deployment', 'evaluate_onnx.py')
+    spec = importlib.util.spec_from_file_location('evaluate_onnx', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    options = [f'test_dataloader.dataset.data_root={tmp_path / "mini_bench"}',
+               'test_dataloader.dataset.num_train=1', 'test_dataloader.dataset.num_test=2',
+               'test_dataloader.dataset.size_range=(40,56)']
+    assert module.main([exported['config'], exported['onnx'], '--checkpoint', exported['checkpoint'],
+                        '--threads', '1', '--cfg-options'] + options) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith('[evaluate_onnx]')]
+    assert '2 test images' in lines[0] and '64x64' in lines[0]
+    torch_line, onnx_line = lines[1], lines[2]
+    assert torch_line.startswith('[evaluate_onnx] pytorch: Sm ') and 'mini.onnx: Sm ' in onnx_line
+    # same inputs, same weights: the same scores and (nearly) the same masks
+    def sm(line):
+        return float(line.split('Sm ', 1)[1].split(',')[0])
+
+    assert abs(sm(torch_line) - sm(onnx_line)) <= 1e-3, (torch_line, onnx_line)
+    agreement = float(onnx_line.rsplit('pytorch ', 1)[1].rstrip('%')) / 100
+    assert agreement >= 0.999

@@ -52,10 +52,14 @@ def _build_wrapper(model, optim_cfg):
     logger = MMLogger.get_current_instance()
     records = _Records()
     logger.addHandler(records)
+    # An earlier test's runner may have left the current logger above INFO, where the summary line is.
+    level = logger.level
+    logger.setLevel(logging.INFO)
     try:
         wrapper = build_optim_wrapper(model, optim_cfg)
     finally:
         logger.removeHandler(records)
+        logger.setLevel(level)
     return wrapper, records.messages
 
 

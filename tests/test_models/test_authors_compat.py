@@ -260,7 +260,7 @@ def test_authors_decision_rule_end_to_end(case, rule_models):
     sample.set_metainfo(dict(ori_shape=(90, 75), img_shape=(60, 50), pad_shape=(64, 64),
                              img_padding_size=[0, 14, 0, 4]))
     for m in (model, joint_model):  # the head returns this set whatever the features
-        m.decode_head.forward = lambda inputs, _outputs=outputs: _outputs
+        m.decode_head.forward = lambda inputs, batch_img_metas=None, _outputs=outputs: _outputs
     inputs = torch.randn(1, 6, 64, 64)
     with single_thread(), torch.no_grad():
         ours = model.predict(inputs, [copy.deepcopy(sample)])[0]
