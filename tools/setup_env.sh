@@ -80,7 +80,7 @@ if mmcv_ok && [ -f "$VENV/.mmcv_key" ] && [ "$(cat "$VENV/.mmcv_key")" = "$KEY" 
 else
   if ! ls "$WHEEL_DIR"/mmcv-*.whl >/dev/null 2>&1; then
     BUILD_LOG="$CACHE/logs/$KEY.log"
-    log "building mmcv $MMCV_VERSION ($WITH_CUDA) against torch $TORCH_VER; 15-30 min on 2 cores; log: $BUILD_LOG"
+    log "building mmcv $MMCV_VERSION ($WITH_CUDA) against torch $TORCH_VER; ~12 min on 2 cores, longer under load; log: $BUILD_LOG"
     SRC="$CACHE/src/$KEY"
     rm -rf "$SRC" && mkdir -p "$SRC"
     (
