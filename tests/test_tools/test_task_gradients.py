@@ -1,0 +1,101 @@
+"""tools/analysis_tools/task_gradients.py: per-task gradients over the shared weights and their cosines."""
+import copy
+import importlib.util
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from _tiny_models import build_model, single_thread, synthetic_foreground_batch, tiny_resnet_segmentor_cfg
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+UNIVERSAL_MINI = osp.join(REPO, 'configs', 'focus', 'focus-universal_mini_1xb8-1500_all-256x256.py')
+TASKS = ('sod', 'cod', 'sd')
+TASK_PARAMS = {'decode_head.task_query_feat.weight', 'decode_head.task_query_embed.weight',
+               'decode_head.task_pixel_embed.weight'}
+
+
+@pytest.fixture(scope='module')
+def tool():
+    path = osp.join(REPO, 'tools', 'analysis_tools', 'task_gradients.py')
+    spec = importlib.util.spec_from_file_location('task_gradients', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _same_images_as_each_task(num_images=2):
+    images, samples = synthetic_foreground_batch(num_images, size=64, seed=5)
+    batches = {}
+    for task in TASKS:
+        task_samples = copy.deepcopy(samples)
+        for sample in task_samples:
+            sample.set_metainfo(dict(task=task))
+        batches[task] = [dict(inputs=[i.clone() for i in images], data_samples=task_samples)]
+    return batches
+
+
+def test_cosine_matrix_of_known_directions(tool):
+    grads = dict(a=torch.tensor([1., 0.]), b=torch.tensor([-2., 0.]), c=torch.tensor([0., 3.]))
+    expected = torch.tensor([[1., -1., 0.], [-1., 1., 0.], [0., 0., 1.]], dtype=torch.float64)
+    assert torch.allclose(tool.cosine_matrix(grads), expected)
+
+
+def test_shared_parameters_leave_out_exactly_the_task_embeddings(tool):
+    model = build_model(tiny_resnet_segmentor_cfg(tasks=TASKS))
+    shared = {name for name, _ in tool.shared_parameters(model)}
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert trainable - shared == TASK_PARAMS
+    assert any(name.startswith('backbone.') for name in shared)
+    assert any(name.startswith('decode_head.pixel_decoder.') for name in shared)
+
+
+def test_tasks_differ_only_through_their_embeddings(tool):
+    """Same images under three tasks: zero task offsets -> the same gradient (cosine 1); random offsets ->
+    different gradients."""
+    with single_thread():
+        torch.manual_seed(0)
+        model = build_model(tiny_resnet_segmentor_cfg(tasks=TASKS))
+        model.train()
+        grads = tool.task_gradients(model, _same_images_as_each_task())
+        assert all(torch.isfinite(g).all() and g.norm() > 0 for g in grads.values())
+        assert len({g.numel() for g in grads.values()}) == 1
+        cosines = tool.cosine_matrix(grads)
+        assert torch.allclose(cosines.diagonal(), torch.ones(len(TASKS), dtype=torch.float64))
+        assert torch.allclose(cosines, cosines.T)
+        assert cosines.abs().max() <= 1 + 1e-9
+        assert cosines.min() < 0.999, cosines  # the task offsets change the gradient
+
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                if name in TASK_PARAMS:
+                    p.zero_()
+        grads = tool.task_gradients(model, _same_images_as_each_task())
+        cosines = tool.cosine_matrix(grads)
+        assert cosines.min() > 1 - 1e-6, cosines
+        assert all(torch.allclose(g, grads['sod'], atol=1e-6) for g in grads.values())
+        assert all(p.grad is None for p in model.parameters())  # leaves the model as it found it
+
+
+def test_task_batches_take_each_tasks_first_training_images(tool, tmp_path, monkeypatch):
+    monkeypatch.setenv('FOCUS_DATA', str(tmp_path))
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(UNIVERSAL_MINI)
+    for leaf in cfg.train_dataloader.dataset.datasets:  # tiny images and crops: a CPU test
+        leaf.update(num_train=3, num_test=1, size_range=(64, 72))
+        for step in leaf.pipeline:
+            if step.type == 'RandomResize':
+                step.scale = [(256, 64), (256, 72)]
+            elif step.type == 'RandomCrop':
+                step.crop_size = (64, 64)
+    batches = tool.task_batches(cfg, cfg.tasks, num_images=3, batch_size=2)
+    assert list(batches) == list(cfg.tasks)
+    for task, task_batches in batches.items():
+        assert [len(b['inputs']) for b in task_batches] == [2, 1]
+        for batch in task_batches:
+            assert all(s.metainfo['task'] == task for s in batch['data_samples'])
+            assert all(tuple(i.shape) == (6, 64, 64) for i in batch['inputs'])
+    with pytest.raises(ValueError, match=r"fewer than 4 training images of \['sod', 'cod', 'sd', 'dbd', 'fd'\]"):
+        tool.task_batches(cfg, cfg.tasks, num_images=4, batch_size=2)
