@@ -41,6 +41,7 @@ def export_torchscript(segmentor: nn.Module, input_shape: Tuple[int, int, int, i
     Returns:
         torch.jit.ScriptModule: Call it with a tensor of ``input_shape``; save with ``.save(path)``.
     """
+    exported_task(segmentor)  # a universal model is traced for its chosen task
     wrapper = LogitsExportWrapper(segmentor.eval())
     example = torch.zeros(input_shape)
     with torch.no_grad():
@@ -82,6 +83,28 @@ class OnnxExportWrapper(nn.Module):
         return self.segmentor.encode_decode(inputs, metas)
 
 
+#: ONNX metadata key of the task a universal model's graph was exported for (one graph per task).
+TASK_METADATA_KEY = 'focus_mm.task'
+
+
+def exported_task(segmentor: nn.Module) -> Optional[str]:
+    """The task a universal model decodes (its head's ``inference_task``); None for a single-task model.
+
+    Raises:
+        ValueError: A universal model whose task is not chosen: a graph has no task input, so it is
+            exported one task at a time.
+    """
+    head = segmentor.decode_head
+    tasks = tuple(getattr(head, 'tasks', ()) or ())
+    if not tasks:
+        return None
+    if head.inference_task is None:
+        raise ValueError('a universal model is exported one task at a time (the graph has no task input): '
+                         'choose it with focus_mm.apis.set_inference_task(model, task) or '
+                         f'tools/deployment/pytorch2onnx.py --task TASK; it knows the tasks {list(tasks)}.')
+    return head.inference_task
+
+
 def export_onnx(segmentor: nn.Module, path: str, shape: Tuple[int, int], batch_size: int = 1,
                 dynamic_batch: bool = False, dynamic_hw: bool = False, opset_version: int = 17,
                 check: bool = True) -> List[str]:
@@ -105,6 +128,9 @@ def export_onnx(segmentor: nn.Module, path: str, shape: Tuple[int, int], batch_s
         opset_version (int): Defaults to 17 (>= 16 for ``GridSample``).
         check (bool): Run ``onnx.checker.check_model`` on the file. Defaults to True.
 
+    A universal model is exported for the task set by ``set_inference_task``; the file's metadata
+    records it (``focus_mm.task``), and the ONNX Runtime backend reads it.
+
     Returns:
         list[str]: The graph's input names (``['image', 'edge']`` or ``['image']``).
     """
@@ -115,6 +141,7 @@ def export_onnx(segmentor: nn.Module, path: str, shape: Tuple[int, int], batch_s
         raise ValueError(f"export_onnx: test_cfg.decision_rule={test_cfg['decision_rule']!r} is not exported "
                          '(its binary rule lives in FocusSegmentor.postprocess_result); export with the '
                          'default joint rule: --cfg-options model.test_cfg.decision_rule=joint')
+    task = exported_task(segmentor)
     if opset_version < 16:
         raise ValueError(f'export_onnx: opset_version={opset_version}; GridSample (deformable attention, '
                          'resampling) needs opset >= 16')
@@ -132,6 +159,11 @@ def export_onnx(segmentor: nn.Module, path: str, shape: Tuple[int, int], batch_s
         warnings.simplefilter('ignore', category=torch.jit.TracerWarning)
         torch.onnx.export(wrapper, args, path, input_names=wrapper.input_names, output_names=['logits'],
                           opset_version=opset_version, dynamic_axes=dynamic_axes, dynamo=False)
+    if task is not None:
+        import onnx
+        graph = onnx.load(path, load_external_data=False)
+        onnx.helper.set_model_props(graph, {TASK_METADATA_KEY: task})
+        onnx.save(graph, path)
     if check:
         import onnx
         onnx.checker.check_model(path, full_check=True)

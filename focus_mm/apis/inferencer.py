@@ -15,7 +15,7 @@ from ..datasets.image_io import read_image
 from ..datasets.transforms.edge_prior import to_uint8_bgr
 from ..utils import build_offline_model
 from .checkpoint import load_model_checkpoint
-from .task_selection import set_inference_task
+from .task_selection import check_graph_task, set_inference_task
 
 ImageInput = Union[str, np.ndarray]
 
@@ -101,10 +101,9 @@ class FocusInferencer:
             if checkpoint is None or device != 'cpu':
                 raise ValueError('FocusInferencer(backend="onnxruntime") needs the .onnx file as checkpoint '
                                  f'and device="cpu", got checkpoint={checkpoint!r}, device={device!r}')
-            if task is not None:  # an exported graph has no task input: it is one task's model
-                raise ValueError(f'FocusInferencer(backend="onnxruntime", task={task!r}): an ONNX export '
-                                 'has no task input; universal models run with backend="pytorch".')
             self.model = OnnxRuntimeSegmentor(cfg, checkpoint)
+            # A graph has no task input: a universal model's graph is one task's (its metadata says which).
+            self.task = check_graph_task(self.model.task, task, checkpoint, cfg)
             steps = self._inference_pipeline(cfg)
             self.pipeline = Compose(resize_to_graph(steps, self.model.fixed_shape)
                                     if self.model.fixed_shape else steps)

@@ -14,6 +14,8 @@ from typing import List, Optional, Tuple
 import numpy as np
 import torch
 
+from .export import TASK_METADATA_KEY
+
 
 def create_session(path: str, threads: Optional[int] = None):
     """An ``onnxruntime.InferenceSession`` on the CPU with ``threads`` intra-op threads.
@@ -60,6 +62,8 @@ class OnnxRuntimeSegmentor:
         fixed_shape (tuple | None): ``(H, W)`` when the graph was exported for one input size (the
             inferencer then resizes every image to it); None when height and width are dynamic.
         fixed_batch (int | None): The graph's batch size when fixed (images then run in chunks of it).
+        task (str | None): The task of a universal model's graph (its ``focus_mm.task`` metadata: one
+            graph per task); None for a single-task model's graph.
     """
 
     def __init__(self, cfg, path: str, threads: Optional[int] = None):
@@ -83,6 +87,7 @@ class OnnxRuntimeSegmentor:
         dims = self.session.get_inputs()[0].shape  # [B, 3, H, W]; str for dynamic axes
         self.fixed_batch = dims[0] if isinstance(dims[0], int) else None
         self.fixed_shape = tuple(dims[2:]) if all(isinstance(d, int) for d in dims[2:]) else None
+        self.task = self.session.get_modelmeta().custom_metadata_map.get(TASK_METADATA_KEY)
         preprocessor = copy.deepcopy(cfg.model.data_preprocessor)
         if self.fixed_shape is not None:
             # A fixed graph takes exactly its size (the inferencer resizes to it): no size_divisor padding.

@@ -66,12 +66,37 @@ def set_inference_task(model, task: Optional[str], checkpoint: Optional[dict] = 
         head = _unwrap(model).decode_head
         head.inference_task = task
         return task
-    trained_for = saved[0] if saved and len(saved) == 1 else config_task(cfg)
+    _warn_single_task(task, saved[0] if saved and len(saved) == 1 else config_task(cfg), 'checkpoint')
+    return None
+
+
+def check_graph_task(graph_task: Optional[str], task: Optional[str], path: str, cfg=None) -> Optional[str]:
+    """The same rule for an exported graph (the ONNX Runtime backend), which has no task input.
+
+    - A universal model's graph (``graph_task``: the task it was exported for, from its metadata) serves
+      that task: ``task`` None or equal is fine, another task fails, naming the file and the fix.
+    - A single-task model's graph ignores ``task``, with a warning when it differs from the config's task.
+
+    Returns:
+        str | None: The task the graph decodes (None for a single-task model's graph).
+    """
+    if task is not None and task not in TASKS:
+        raise ValueError(f'unknown task {task!r}; the tasks are {list(TASKS)}.')
+    if graph_task is None:
+        _warn_single_task(task, config_task(cfg), 'graph')
+        return None
+    if task is not None and task != graph_task:
+        raise ValueError(f"{path} is a universal model exported for the task '{graph_task}' (a graph has no "
+                         f"task input); for '{task}', export another graph: tools/deployment/pytorch2onnx.py "
+                         f'CONFIG CHECKPOINT --task {task} --out ...')
+    return graph_task
+
+
+def _warn_single_task(task: Optional[str], trained_for: Optional[str], what_model: str) -> None:
     if task is not None and task != trained_for:
         what = f"for the task '{trained_for}'" if trained_for else 'for one task'
-        warnings.warn(f"this single-task checkpoint was trained {what}; the requested task '{task}' is "
-                      'ignored (its predictions are those of its own task).', stacklevel=2)
-    return None
+        warnings.warn(f"this single-task {what_model} was trained {what}; the requested task '{task}' is "
+                      'ignored (its predictions are those of its own task).', stacklevel=3)
 
 
 def _unwrap(model):

@@ -39,6 +39,7 @@ def test_export_checks_and_matches_pytorch(tiny_model, tiny_onnx):
     assert not any(m.training for m in tiny_model.modules())  # the export leaves the model in eval mode
     assert names == ['image', 'edge']  # the edge enhancer reads the edge-blended image
     graph = onnx.load(path).graph
+    assert not onnx.load(path).metadata_props  # a single-task model's graph records no task
     onnx.checker.check_model(path, full_check=True)
     ops = {node.op_type for node in graph.node}
     assert 'GridSample' in ops  # deformable attention through its PyTorch path

@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     from mmengine.registry import init_default_scope
 
     import focus_mm  # noqa: F401
-    from focus_mm.apis import load_model_checkpoint
+    from focus_mm.apis import load_model_checkpoint, set_inference_task
     from focus_mm.apis.onnx_backend import OnnxRuntimeSegmentor
     from focus_mm.utils import offline_model_cfg
     from mmseg.registry import MODELS
@@ -75,13 +75,19 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     cfg = load_config(args.config, args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
+    graphs = {osp.basename(path): OnnxRuntimeSegmentor(cfg, path, threads=args.threads) for path in args.onnx}
+    tasks = {graph.task for graph in graphs.values()}
+    if len(tasks) > 1:  # graphs of a universal model: one task each
+        raise SystemExit(f'evaluate_onnx: the graphs were exported for different tasks '
+                         f'{ {name: graph.task for name, graph in graphs.items()} }; score one task at a time')
     runners = {}
     if args.checkpoint:
         model = MODELS.build(offline_model_cfg(cfg.model))
-        load_model_checkpoint(model, args.checkpoint)
+        loaded = load_model_checkpoint(model, args.checkpoint)
+        # the graphs' task for a universal checkpoint (as tools/test.py --task); each set's metrics stay its own
+        set_inference_task(model, tasks.pop(), loaded, cfg, required=False)
         runners['pytorch'] = model.eval()
-    for path in args.onnx:
-        runners[osp.basename(path)] = OnnxRuntimeSegmentor(cfg, path, threads=args.threads)
+    runners.update(graphs)
     metrics, masks, shape, count = evaluate(cfg, runners, args.limit)
     print(f'[evaluate_onnx] {count} test images of {args.config}, each resized to the graphs\' '
           f'{shape[0]}x{shape[1]} (as FocusInferencer does for a fixed-size graph)')

@@ -1,7 +1,7 @@
 """Export a focus_mm model's inference path to ONNX, check the file and print its parity with PyTorch.
 
     python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT] --out model.onnx [--shape H W] [--dynamic]
-        [--quantize dynamic] [--opset 17] [--threads N]
+        [--quantize dynamic] [--opset 17] [--threads N] [--task TASK]
 
 The graph: ``image`` (B x 3 x H x W, RGB, normalised as the config's data preprocessor does) and, when the
 model has the edge enhancer, ``edge`` (the normalised edge-blended image of the ``EdgePrior`` transform)
@@ -16,6 +16,8 @@ Without CHECKPOINT the model has random weights (for trying the path; parity hol
 batch; the tracer turns shape-derived values into constants (docs/deployment.md says which), and when the
 graph does not follow another height/width the tool re-exports it with a dynamic batch only, saying so.
 A graph of fixed size takes only that size: ``FocusInferencer`` resizes every image to it.
+A universal checkpoint is exported one task at a time (``--task cod``: a graph has no task input); the
+file's metadata records the task, and the ONNX Runtime backend serves only that task.
 
 Printed: the file's size and node count, ``onnx.checker`` passing, and on a random input the largest
 absolute logit difference and the share of equal binary-mask pixels against PyTorch (with the same
@@ -52,6 +54,8 @@ def parse_args(argv=None):
     parser.add_argument('--quantize', choices=['dynamic'], help='also write <out>.int8.onnx (dynamic int8)')
     parser.add_argument('--threads', type=int, help="threads for the parity runs (default: torch's)")
     parser.add_argument('--no-parity', action='store_true', help='skip the parity check')
+    parser.add_argument('--task', help='the task to export a universal checkpoint for (required there): sod, '
+                        'cod, sd, dbd or fd; a single-task checkpoint ignores it, with a warning when it differs')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the random weights (without CHECKPOINT) and of the parity input')
     add_cfg_options(parser)
@@ -63,22 +67,28 @@ def parse_args(argv=None):
     return args
 
 
-def build_model(config: str, checkpoint, cfg_options=None):
-    """The config's model without downloads, with the checkpoint's weights (strict) or random ones."""
+def build_model(config: str, checkpoint, cfg_options=None, task=None):
+    """The config's model without downloads, with the checkpoint's weights (strict) or random ones, set to
+    decode ``task`` (a universal model must be given one)."""
     from mmengine.registry import init_default_scope
 
     import focus_mm  # noqa: F401  (registers the components)
-    from focus_mm.apis import load_model_checkpoint
+    from focus_mm.apis import load_model_checkpoint, set_inference_task
     from focus_mm.utils import offline_model_cfg
     from mmseg.registry import MODELS
 
     cfg = load_config(config, cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     model = MODELS.build(offline_model_cfg(cfg.model))
+    loaded = None
     if checkpoint:
         if not osp.isfile(checkpoint):
             raise SystemExit(f'checkpoint not found: {checkpoint}')
-        load_model_checkpoint(model, checkpoint)
+        loaded = load_model_checkpoint(model, checkpoint)
+    try:
+        set_inference_task(model, task, loaded, cfg)
+    except ValueError as err:  # a universal model without a task, or with one it does not know
+        raise SystemExit(f'{checkpoint or config}: {err}')
     return cfg, model.eval()
 
 
@@ -107,7 +117,7 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)  # reproducible random weights: a later run can rebuild the same model
-    cfg, model = build_model(args.config, args.checkpoint, args.cfg_options)
+    cfg, model = build_model(args.config, args.checkpoint, args.cfg_options, args.task)
     shape = tuple(args.shape) if args.shape else default_shape(cfg)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     start = time.perf_counter()
@@ -135,7 +145,8 @@ def main(argv=None) -> int:
     print(f'[pytorch2onnx] wrote {args.out} ({size_mb:.1f} MB, {len(graph.node)} nodes, '
           f'opset {args.opset}) in {time.perf_counter() - start:.1f} s; inputs {names} '
           f'{args.batch_size} x 3 x {shape[0]} x {shape[1]} ({kind}) -> logits; '
-          f'onnx.checker: ok; weights: {args.checkpoint or "random (no checkpoint)"}')
+          f'onnx.checker: ok; weights: {args.checkpoint or "random (no checkpoint)"}'
+          + (f'; task: {model.decode_head.inference_task}' if model.decode_head.tasks else ''))
     ok = True
     if not args.no_parity:
         ok = print_parity(f'at {shape[0]}x{shape[1]}',

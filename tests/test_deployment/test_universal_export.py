@@ -1,0 +1,110 @@
+"""A universal checkpoint deployed: one ONNX graph per task, the task in the file's metadata."""
+import importlib.util
+import os.path as osp
+import warnings
+from types import SimpleNamespace
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from _tiny_models import build_model, single_thread, tiny_focus_segmentor_cfg
+from focus_mm.apis import FocusInferencer, set_inference_task
+from focus_mm.apis.export import TASK_METADATA_KEY, export_onnx, onnx_parity
+from focus_mm.apis.onnx_backend import create_session
+from focus_mm.apis.task_selection import check_graph_task
+from focus_mm.engine.hooks import TaskListHook
+from focus_mm.utils import offline_model_cfg
+from mmseg.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+UNIVERSAL_MINI = osp.join(REPO, 'configs', 'focus', 'focus-universal_mini_1xb8-1500_all-256x256.py')
+TASKS = ('sod', 'cod', 'sd')
+SHAPE = (64, 64)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    with single_thread():
+        yield
+
+
+@pytest.fixture(scope='module')
+def universal():
+    torch.manual_seed(0)
+    with single_thread():
+        return build_model(tiny_focus_segmentor_cfg(prior=True, tasks=TASKS)).eval()
+
+
+def _metadata(path):
+    return {p.key: p.value for p in onnx.load(path).metadata_props}
+
+
+def _run_graph(path, seed=0):
+    session = create_session(path, threads=1)
+    gen = torch.Generator().manual_seed(seed)
+    feeds = {i.name: torch.randn(1, 3, *SHAPE, generator=gen).numpy() for i in session.get_inputs()}
+    return session.run(['logits'], feeds)[0]
+
+
+def test_a_universal_model_is_exported_one_task_at_a_time(universal, tmp_path):
+    universal.decode_head.inference_task = None
+    with pytest.raises(ValueError, match=r"one task at a time.*\['sod', 'cod', 'sd'\]"):
+        export_onnx(universal, str(tmp_path / 'none.onnx'), SHAPE)
+    logits = {}
+    for task in ('cod', 'sd'):
+        set_inference_task(universal, task)
+        path = str(tmp_path / f'{task}.onnx')
+        export_onnx(universal, path, SHAPE)
+        assert _metadata(path) == {TASK_METADATA_KEY: task}
+        parity = onnx_parity(universal, path, SHAPE, threads=1)
+        assert parity['max_abs_diff'] <= 1e-4, parity
+        logits[task] = _run_graph(path)
+    assert np.abs(logits['cod'] - logits['sd']).max() > 1e-3  # the task is baked into each graph
+
+
+def test_graph_task_rule():
+    assert check_graph_task('cod', None, 'm.onnx') == 'cod'
+    assert check_graph_task('cod', 'cod', 'm.onnx') == 'cod'
+    with pytest.raises(ValueError, match=r"m.onnx is a universal model exported for the task 'cod'.*--task sd"):
+        check_graph_task('cod', 'sd', 'm.onnx')
+    with pytest.raises(ValueError, match="unknown task 'shadow'"):
+        check_graph_task('cod', 'shadow', 'm.onnx')
+    cfg = Config(dict(test_evaluator=dict(type='ForegroundMetric', task='sod')))
+    with pytest.warns(UserWarning, match="single-task graph was trained for the task 'sod'; the requested "
+                      "task 'cod' is ignored"):
+        assert check_graph_task(None, 'cod', 'm.onnx', cfg) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert check_graph_task(None, 'sod', 'm.onnx', cfg) is None
+
+
+def test_exporter_and_inferencer_serve_the_exported_task(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        'pytorch2onnx', osp.join(REPO, 'tools', 'deployment', 'pytorch2onnx.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    model = MODELS.build(offline_model_cfg(Config.fromfile(UNIVERSAL_MINI).model))
+    checkpoint = dict(meta=dict(), state_dict=model.state_dict())
+    TaskListHook().before_save_checkpoint(SimpleNamespace(model=model), checkpoint)
+    ckpt = str(tmp_path / 'universal.pth')
+    torch.save(checkpoint, ckpt)
+    out = str(tmp_path / 'universal_cod.onnx')
+    common = [UNIVERSAL_MINI, ckpt, '--out', out, '--shape', '64', '64', '--threads', '1']
+    with pytest.raises(SystemExit, match=r"universal.pth: .*choose its task.*\['sod', 'cod', 'sd', 'dbd', 'fd'\]"):
+        tool.main(common)
+    assert tool.main(common + ['--task', 'cod']) == 0  # 0: the parity targets are met
+    assert _metadata(out) == {TASK_METADATA_KEY: 'cod'}
+    inferencer = FocusInferencer(UNIVERSAL_MINI, out, backend='onnxruntime')
+    assert inferencer.task == 'cod'
+    image = np.random.default_rng(0).integers(0, 255, (48, 80, 3), dtype=np.uint8)
+    prediction = inferencer(image)[0]
+    assert prediction.prob.shape == (48, 80) and np.isfinite(prediction.prob).all()
+    assert FocusInferencer(UNIVERSAL_MINI, out, backend='onnxruntime', task='cod').task == 'cod'
+    with pytest.raises(ValueError, match=r"exported for the task 'cod'.*--task sd"):
+        FocusInferencer(UNIVERSAL_MINI, out, backend='onnxruntime', task='sd')
