@@ -69,7 +69,8 @@ def test_a_universal_model_is_exported_one_task_at_a_time(universal, tmp_path):
 def test_graph_task_rule():
     assert check_graph_task('cod', None, 'm.onnx') == 'cod'
     assert check_graph_task('cod', 'cod', 'm.onnx') == 'cod'
-    with pytest.raises(ValueError, match=r"m.onnx is a universal model exported for the task 'cod'.*--task sd"):
+    with pytest.raises(ValueError,
+                       match=r"m.onnx is a universal model exported for the task 'cod'.*--task sd"):
         check_graph_task('cod', 'sd', 'm.onnx')
     with pytest.raises(ValueError, match="unknown task 'shadow'"):
         check_graph_task('cod', 'shadow', 'm.onnx')
@@ -96,7 +97,8 @@ def test_exporter_and_inferencer_serve_the_exported_task(tmp_path):
     torch.save(checkpoint, ckpt)
     out = str(tmp_path / 'universal_cod.onnx')
     common = [UNIVERSAL_MINI, ckpt, '--out', out, '--shape', '64', '64', '--threads', '1']
-    with pytest.raises(SystemExit, match=r"universal.pth: .*choose its task.*\['sod', 'cod', 'sd', 'dbd', 'fd'\]"):
+    with pytest.raises(SystemExit,
+                       match=r"universal.pth: .*choose its task.*\['sod', 'cod', 'sd', 'dbd', 'fd'\]"):
         tool.main(common)
     assert tool.main(common + ['--task', 'cod']) == 0  # 0: the parity targets are met
     assert _metadata(out) == {TASK_METADATA_KEY: 'cod'}

@@ -97,5 +97,6 @@ def test_task_batches_take_each_tasks_first_training_images(tool, tmp_path, monk
         for batch in task_batches:
             assert all(s.metainfo['task'] == task for s in batch['data_samples'])
             assert all(tuple(i.shape) == (6, 64, 64) for i in batch['inputs'])
-    with pytest.raises(ValueError, match=r"fewer than 4 training images of \['sod', 'cod', 'sd', 'dbd', 'fd'\]"):
+    with pytest.raises(ValueError,
+                       match=r"fewer than 4 training images of \['sod', 'cod', 'sd', 'dbd', 'fd'\]"):
         tool.task_batches(cfg, cfg.tasks, num_images=4, batch_size=2)

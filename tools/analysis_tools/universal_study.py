@@ -6,7 +6,9 @@ checkpoint on the five test sets under every task (``tools/test.py --task T``: t
 own task, the rest the wrong-task rows), test each single-task model on its test set, score the trivial
 baselines, and print the tables (markdown) that docs/universal.md shows. Every step is skipped when its
 output exists, so a study can be run in parts (e.g. two processes: ``--only universal wrong`` and
-``--only single baselines``) and resumed; ``--only table`` prints what exists.
+``--only single baselines``) and resumed; ``--only table`` prints what exists. Training saves a checkpoint
+every ``--checkpoint-interval`` iterations and always starts with ``tools/train.py --resume``, so a run
+that was stopped goes on from its last checkpoint when the same command is run again.
 
 Examples:
     python tools/analysis_tools/universal_study.py --seeds 0 1                     # 1,500 vs 5 x 300
@@ -42,13 +44,17 @@ def parse_args():
                         'dir gets _b<N>')
     parser.add_argument('--work-dir', default='work_dirs/universal_study')
     parser.add_argument('--only', nargs='+', choices=STEPS, default=list(STEPS))
+    parser.add_argument('--checkpoint-interval', type=int, default=100,
+                        help='iterations between checkpoints, each a point to resume from (default 100)')
     return parser.parse_args()
 
 
-def _schedule_options(iters: int) -> list:
+def _schedule_options(iters: int, checkpoint_interval: int) -> list:
+    # no validation while training; a checkpoint every `checkpoint_interval` and at the end (save_last)
     return [
         f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}', f'train_cfg.val_begin={iters + 1}',
-        f'param_scheduler.0.end={iters}', f'default_hooks.checkpoint.interval={iters}'
+        f'param_scheduler.0.end={iters}',
+        f'default_hooks.checkpoint.interval={min(checkpoint_interval, iters)}'
     ]
 
 
@@ -69,15 +75,20 @@ def _run(cmd: list, log: str) -> None:
         raise SystemExit(f'[study] failed ({proc.returncode}): see {log}')
 
 
-def _train(config: str, work: str, seed: int, iters: int, batch_size: int = None) -> str:
+def _train(config: str, work: str, seed: int, iters: int, checkpoint_interval: int,
+           batch_size: int = None) -> str:
     ckpt = osp.join(work, f'iter_{iters}.pth')
     if not osp.isfile(ckpt):
         os.makedirs(work, exist_ok=True)
-        options = [f'randomness.seed={seed}', *_schedule_options(iters)]
+        options = [f'randomness.seed={seed}', *_schedule_options(iters, checkpoint_interval)]
         if batch_size:
             options.append(f'train_dataloader.batch_size={batch_size}')
-        _run([sys.executable, 'tools/train.py', config, '--work-dir', work, '--cfg-options', *options],
-             osp.join(work, 'train.out'))
+        # --resume: from the work dir's last checkpoint when a run was stopped, else a fresh start
+        log = osp.join(work, 'train.out')
+        if osp.isfile(log):
+            os.replace(log, log + '.before_resume')
+        _run([sys.executable, 'tools/train.py', config, '--work-dir', work, '--resume', '--cfg-options',
+              *options], log)
     return ckpt
 
 
@@ -162,7 +173,8 @@ def main():
         uwork = osp.join(root, f'universal_{args.universal_iters}_seed{seed}')
         uckpt = osp.join(uwork, f'iter_{args.universal_iters}.pth')
         if 'universal' in args.only:
-            uckpt = _train(UNIVERSAL, uwork, seed, args.universal_iters, args.batch_size)
+            uckpt = _train(UNIVERSAL, uwork, seed, args.universal_iters, args.checkpoint_interval,
+                           args.batch_size)
         if osp.isfile(uckpt) and ('wrong' in args.only or 'table' in args.only):
             wrong[seed] = {
                 t: _test(UNIVERSAL, uckpt, osp.join(uwork, f'test_as_{t}'), _universal_options(), t)
@@ -180,7 +192,8 @@ def main():
             sckpt = osp.join(swork, f'iter_{args.single_iters}.pth')
             config = SINGLE.format(task=task)
             if 'single' in args.only:
-                sckpt = _train(config, swork, seed, args.single_iters, args.batch_size)
+                sckpt = _train(config, swork, seed, args.single_iters, args.checkpoint_interval,
+                               args.batch_size)
             if osp.isfile(sckpt) and ('single' in args.only or 'table' in args.only):
                 res = _test(_single_task_config(task, swork), sckpt, osp.join(swork, 'test'), [])
                 res = next(iter(res.values()))  # ForegroundMetric's JSON: {test set: {metric: value}}

@@ -79,12 +79,14 @@ def main(argv=None) -> int:
     tasks = {graph.task for graph in graphs.values()}
     if len(tasks) > 1:  # graphs of a universal model: one task each
         raise SystemExit(f'evaluate_onnx: the graphs were exported for different tasks '
-                         f'{ {name: graph.task for name, graph in graphs.items()} }; score one task at a time')
+                         f'{ {name: graph.task for name, graph in graphs.items()} }; score one task at a '
+                         'time')
     runners = {}
     if args.checkpoint:
         model = MODELS.build(offline_model_cfg(cfg.model))
         loaded = load_model_checkpoint(model, args.checkpoint)
-        # the graphs' task for a universal checkpoint (as tools/test.py --task); each set's metrics stay its own
+        # a universal checkpoint decodes the graphs' task (as tools/test.py --task does); each test set
+        # keeps its own task's metrics
         set_inference_task(model, tasks.pop(), loaded, cfg, required=False)
         runners['pytorch'] = model.eval()
     runners.update(graphs)

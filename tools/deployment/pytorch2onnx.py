@@ -54,8 +54,9 @@ def parse_args(argv=None):
     parser.add_argument('--quantize', choices=['dynamic'], help='also write <out>.int8.onnx (dynamic int8)')
     parser.add_argument('--threads', type=int, help="threads for the parity runs (default: torch's)")
     parser.add_argument('--no-parity', action='store_true', help='skip the parity check')
-    parser.add_argument('--task', help='the task to export a universal checkpoint for (required there): sod, '
-                        'cod, sd, dbd or fd; a single-task checkpoint ignores it, with a warning when it differs')
+    parser.add_argument('--task', help='the task to export a universal checkpoint for (required there): '
+                        'sod, cod, sd, dbd or fd; a single-task checkpoint ignores it (with a warning '
+                        'when it differs)')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the random weights (without CHECKPOINT) and of the parity input')
     add_cfg_options(parser)

@@ -1,0 +1,65 @@
+"""tools/analysis_tools/universal_study.py: the schedule it trains, resuming, and its tables."""
+import importlib.util
+import os.path as osp
+import sys
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _load(name, *parts):
+    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, 'tools', *parts, f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def study():
+    return _load('universal_study', 'analysis_tools')
+
+
+@pytest.fixture(scope='module')
+def common():
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    return _load('_common')
+
+
+@pytest.mark.parametrize('config,iters,interval', [('universal', 1500, 100), ('single', 300, 100),
+                                                   ('single', 40, 40)])
+def test_schedule_options_land_in_the_configs(study, common, config, iters, interval):
+    path = study.UNIVERSAL if config == 'universal' else study.SINGLE.format(task='cod')
+    options = common.parse_cfg_options(study._schedule_options(iters, checkpoint_interval=100))
+    cfg = common.load_config(osp.join(REPO, path), options)
+    assert cfg.train_cfg.max_iters == iters and cfg.param_scheduler[0].end == iters
+    assert cfg.train_cfg.val_begin == iters + 1  # no validation while training
+    assert cfg.default_hooks.checkpoint.interval == interval
+    assert cfg.default_hooks.checkpoint.get('save_last', True)  # iter_<iters>.pth at the end
+
+
+def test_training_always_resumes_from_the_work_dir(study, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(study, '_run', lambda cmd, log: calls.append((cmd, log)))
+    work = tmp_path / 'universal_1500_seed1'
+    work.mkdir()
+    (work / 'train.out').write_text('log of the stopped run')
+    ckpt = study._train(study.UNIVERSAL, str(work), seed=1, iters=1500, checkpoint_interval=100, batch_size=4)
+    assert ckpt == str(work / 'iter_1500.pth')
+    (cmd, log), = calls
+    assert cmd[cmd.index('--work-dir') + 1] == str(work) and '--resume' in cmd
+    assert cmd[cmd.index('--resume') + 1] == '--cfg-options'  # resume = the work dir's last checkpoint
+    assert {'randomness.seed=1', 'train_dataloader.batch_size=4'} <= set(cmd)
+    assert (work / 'train.out.before_resume').read_text() == 'log of the stopped run'  # the old log kept
+    (work / 'iter_1500.pth').write_bytes(b'')
+    study._train(study.UNIVERSAL, str(work), seed=1, iters=1500, checkpoint_interval=100)
+    assert len(calls) == 1  # a finished run is not trained again
+
+
+def test_table_gives_mean_and_sd_over_seeds(study):
+    args = type('Args', (), dict(universal_iters=1500, single_iters=300, seeds=[0, 1]))()
+    universal = {0: {'sod/Sm': 0.5}, 1: {'sod/Sm': 0.7}}
+    single = {0: {'sod/Sm': 0.9}}
+    text = study.table(universal, single, {}, {'centre prior': {'sod/Sm': 0.661}}, args)
+    row = next(line for line in text.splitlines() if line.startswith('| sod | Sm |'))
+    assert row == '| sod | Sm | 0.600 ± 0.141 | 0.900 | 0.661 |'
