@@ -26,8 +26,8 @@ def tool():
     return module
 
 
-def _same_images_as_each_task(num_images=2):
-    images, samples = synthetic_foreground_batch(num_images, size=64, seed=5)
+def _same_images_as_each_task(num_images=2, seed=5):
+    images, samples = synthetic_foreground_batch(num_images, size=64, seed=seed)
     batches = {}
     for task in TASKS:
         task_samples = copy.deepcopy(samples)
@@ -77,6 +77,24 @@ def test_tasks_differ_only_through_their_embeddings(tool):
         assert cosines.min() > 1 - 1e-6, cosines
         assert all(torch.allclose(g, grads['sod'], atol=1e-6) for g in grads.values())
         assert all(p.grad is None for p in model.parameters())  # leaves the model as it found it
+
+
+def test_split_halves_of_identical_batches_agree_fully(tool):
+    with single_thread():
+        torch.manual_seed(0)
+        model = build_model(tiny_resnet_segmentor_cfg(tasks=TASKS))
+        model.train()
+        one = _same_images_as_each_task()
+        twice = {t: b + copy.deepcopy(b) for t, b in one.items()}
+        mean, halves = tool.split_half_gradients(model, twice)
+        assert all(abs(h - 1) < 1e-9 for h in halves.values()), halves
+        single = tool.task_gradients(model, one)
+        assert all(torch.allclose(mean[t], single[t], atol=1e-6) for t in TASKS)
+        different = {t: b + _same_images_as_each_task(seed=9)[t] for t, b in one.items()}
+        _, halves = tool.split_half_gradients(model, different)
+        assert all(h < 0.9999 for h in halves.values()), halves  # other images, another gradient
+        with pytest.raises(ValueError, match='even number'):
+            tool.split_half_gradients(model, one)
 
 
 def test_task_batches_take_each_tasks_first_training_images(tool, tmp_path, monkeypatch):

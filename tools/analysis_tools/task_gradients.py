@@ -5,11 +5,13 @@ images, the training pipeline, the model in train mode) is taken over the parame
 but the per-task embeddings), and compared between tasks: cosine < 0 means two tasks push the shared weights
 in opposite directions (they conflict: a step for one undoes part of a step for the other, the quantity
 PCGrad, Yu et al. 2020, acts on), ~0 means they are unrelated, > 0 that they help each other. The norms say
-how strongly each task still pulls. docs/universal.md reads the study's checkpoints with it.
+how strongly each task still pulls; the cosine between two halves of one task's images is the scale to
+read them against (two gradients of the same task agree that much with this many images).
+docs/universal.md reads the study's checkpoints with it.
 
 Example:
     python tools/analysis_tools/task_gradients.py \
-        configs/focus/focus-universal_mini_1xb8-1500_all-256x256.py CKPT --num-images 16
+        configs/focus/focus-universal_mini_1xb8-1500_all-256x256.py CKPT --num-images 32
 """
 import argparse
 import copy
@@ -96,11 +98,34 @@ def task_batches(cfg, tasks: Sequence[str], num_images: int, batch_size: int) ->
     }
 
 
-def format_table(tasks: Sequence[str], cosines: torch.Tensor, grads: Dict[str, torch.Tensor]) -> str:
-    lines = ['| | ' + ' | '.join(tasks) + ' | gradient norm |', '|' + '---|' * (len(tasks) + 2)]
+def split_half_gradients(model: torch.nn.Module, batches: Dict[str, Sequence[dict]], seed: int = 0):
+    """Each task's gradient on the first and on the second half of its batches, and their mean.
+
+    The cosine between a task's two halves is the reference for the cross-task cosines: how much two
+    gradients of the same task agree with this many images (sampling noise), which a cross-task cosine
+    is read against.
+
+    Returns:
+        tuple[dict, dict]: task -> the mean gradient (all batches), task -> the cosine between its halves.
+    """
+    odd = [t for t, b in batches.items() if len(b) < 2 or len(b) % 2]
+    if odd:
+        raise ValueError(f'split_half_gradients: {odd} need an even number (>= 2) of batches')
+    first = task_gradients(model, {t: b[:len(b) // 2] for t, b in batches.items()}, seed)
+    second = task_gradients(model, {t: b[len(b) // 2:] for t, b in batches.items()}, seed)
+    mean = {t: (first[t] + second[t]) / 2 for t in batches}
+    halves = {t: cosine_matrix({'a': first[t], 'b': second[t]})[0, 1].item() for t in batches}
+    return mean, halves
+
+
+def format_table(tasks: Sequence[str], cosines: torch.Tensor, grads: Dict[str, torch.Tensor],
+                 halves: Dict[str, float]) -> str:
+    lines = ['| | ' + ' | '.join(tasks) + ' | same task, two halves | gradient norm |',
+             '|' + '---|' * (len(tasks) + 3)]
     for i, task in enumerate(tasks):
         cells = [f'{cosines[i, j].item():+.3f}' for j in range(len(tasks))]
-        lines.append(f'| {task} | ' + ' | '.join(cells) + f' | {grads[task].norm().item():.3f} |')
+        lines.append(f'| {task} | ' + ' | '.join(cells) + f' | {halves[task]:+.3f} | '
+                     f'{grads[task].norm().item():.3f} |')
     return '\n'.join(lines)
 
 
@@ -108,7 +133,8 @@ def main():
     parser = argparse.ArgumentParser(description='cosines between the tasks\' gradients of a universal model')
     parser.add_argument('config')
     parser.add_argument('checkpoint')
-    parser.add_argument('--num-images', type=int, default=16, help='training images per task')
+    parser.add_argument('--num-images', type=int, default=32,
+                        help='training images per task (an even number of batches: two halves are compared)')
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--seed', type=int, default=0, help='seeds the training augmentation and sampling')
     args = parser.parse_args()
@@ -131,10 +157,12 @@ def main():
     if not tasks:
         raise SystemExit(f'{args.config}: not a universal model (its decode head has no tasks)')
     model.train()
-    grads = task_gradients(model, task_batches(cfg, tasks, args.num_images, args.batch_size), args.seed)
+    batches = task_batches(cfg, tasks, args.num_images, args.batch_size)
+    grads, halves = split_half_gradients(model, batches, args.seed)
     print(f'{args.checkpoint}: cosines between the tasks\' mean gradients ({args.num_images} training images '
-          f'each) over {grads[tasks[0]].numel():,} shared parameters')
-    print(format_table(tasks, cosine_matrix(grads), grads))
+          f'each) over {grads[tasks[0]].numel():,} shared parameters; "two halves": the cosine between the '
+          f'gradients of each task\'s two halves of its images (the level of agreement within a task)')
+    print(format_table(tasks, cosine_matrix(grads), grads, halves))
 
 
 if __name__ == '__main__':
