@@ -5,6 +5,8 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from torch import nn
 
+from ..engine.hooks.task_list_hook import model_tasks
+
 
 class LogitsExportWrapper(nn.Module):
     """``inputs (B x C x H x W, already normalised) -> B x out_channels x H x W logits``.
@@ -94,10 +96,10 @@ def exported_task(segmentor: nn.Module) -> Optional[str]:
         ValueError: A universal model whose task is not chosen: a graph has no task input, so it is
             exported one task at a time.
     """
-    head = segmentor.decode_head
-    tasks = tuple(getattr(head, 'tasks', ()) or ())
+    tasks = model_tasks(segmentor)
     if not tasks:
         return None
+    head = segmentor.decode_head
     if head.inference_task is None:
         raise ValueError('a universal model is exported one task at a time (the graph has no task input): '
                          'choose it with focus_mm.apis.set_inference_task(model, task) or '
