@@ -63,3 +63,20 @@ def test_table_gives_mean_and_sd_over_seeds(study):
     text = study.table(universal, single, {}, {'centre prior': {'sod/Sm': 0.661}}, args)
     row = next(line for line in text.splitlines() if line.startswith('| sod | Sm |'))
     assert row == '| sod | Sm | 0.600 ± 0.141 | 0.900 | 0.661 |'
+
+
+def test_train_split_options_score_the_training_images(study, common):
+    cfg = common.load_config(osp.join(REPO, study.UNIVERSAL),
+                             common.parse_cfg_options(study._train_split_options(universal=True)))
+    sets = cfg.test_dataloader.dataset.datasets
+    assert [(d.task, d.split, d.test_mode) for d in sets] == [(t, 'train', True) for t in study.TASKS]
+    cfg = common.load_config(osp.join(REPO, study.SINGLE.format(task='sd')),
+                             common.parse_cfg_options(study._train_split_options(universal=False)))
+    assert (cfg.test_dataloader.dataset.task, cfg.test_dataloader.dataset.split) == ('sd', 'train')
+
+
+def test_gap_table_puts_train_beside_test(study):
+    args = type('Args', (), dict(seeds=[0]))()
+    gap = {0: {'universal/cod/Sm': 0.9, 'single/cod/Sm': 0.95}}
+    text = study.gap_table({0: {'cod/Sm': 0.6}}, {0: {'cod/Sm': 0.62}}, gap, args)
+    assert '| cod | 0.900 | 0.600 | 0.950 | 0.620 |' in text.splitlines()

@@ -4,7 +4,8 @@ For each seed: train the universal mini model and the five single-task mini mode
 iterations; validation during training is skipped, the tests below replace it), test the universal
 checkpoint on the five test sets under every task (``tools/test.py --task T``: the diagonal is each set's
 own task, the rest the wrong-task rows), test each single-task model on its test set, score the trivial
-baselines, and print the tables (markdown) that docs/universal.md shows. Every step is skipped when its
+baselines, score every model on its training images too (the train/test gap: ``gap``), and print the
+tables (markdown) that docs/universal.md shows. Every step is skipped when its
 output exists, so a study can be run in parts (e.g. two processes: ``--only universal wrong`` and
 ``--only single baselines``) and resumed; ``--only table`` prints what exists. Training saves a checkpoint
 every ``--checkpoint-interval`` iterations and always starts with ``tools/train.py --resume``, so a run
@@ -13,6 +14,7 @@ that was stopped goes on from its last checkpoint when the same command is run a
 Examples:
     python tools/analysis_tools/universal_study.py --seeds 0 1                     # 1,500 vs 5 x 300
     python tools/analysis_tools/universal_study.py --seeds 0 --universal-iters 500 --single-iters 100
+    python tools/analysis_tools/universal_study.py --seeds 0 1 --only gap           # + train/test gap
     python tools/analysis_tools/universal_study.py --seeds 0 1 --only table         # tables of what exists
 """
 import argparse
@@ -31,7 +33,7 @@ TASKS = ('sod', 'cod', 'sd', 'dbd', 'fd')
 #: the columns of the table: common ground for every task, then each task's own numbers.
 COMMON = ('Sm', 'meanEm', 'MAE')
 OWN = dict(sod=(), cod=(), sd=('BER', ), dbd=(), fd=('F1', 'AUC'))
-STEPS = ('universal', 'single', 'wrong', 'baselines', 'table')
+STEPS = ('universal', 'single', 'wrong', 'baselines', 'gap', 'table')
 
 
 def parse_args():
@@ -121,6 +123,13 @@ def _universal_options() -> list:
     return ['test_evaluator.extra_metrics=[' + ','.join(COMMON + ('BER', 'F1', 'AUC')) + ']']
 
 
+def _train_split_options(universal: bool) -> list:
+    """Test on the training images (the train/test gap): each test set's split set to 'train'."""
+    if universal:
+        return [f'test_dataloader.dataset.datasets.{i}.split=train' for i in range(len(TASKS))]
+    return ['test_dataloader.dataset.split=train']
+
+
 def _baselines(work: str) -> dict:
     """Trivial predictors on the universal config's test sets (= the five single-task test sets)."""
     path = osp.join(work, 'baselines.json')
@@ -168,14 +177,15 @@ def main():
     args = parse_args()
     os.chdir(REPO)
     root = args.work_dir if args.batch_size is None else f'{args.work_dir}_b{args.batch_size}'
-    universal, single, wrong = {}, {}, {}
+    universal, single, wrong, gap = {}, {}, {}, {}
+    want_gap = 'gap' in args.only or 'table' in args.only
     for seed in args.seeds:
         uwork = osp.join(root, f'universal_{args.universal_iters}_seed{seed}')
         uckpt = osp.join(uwork, f'iter_{args.universal_iters}.pth')
         if 'universal' in args.only:
             uckpt = _train(UNIVERSAL, uwork, seed, args.universal_iters, args.checkpoint_interval,
                            args.batch_size)
-        if osp.isfile(uckpt) and ('wrong' in args.only or 'table' in args.only):
+        if osp.isfile(uckpt) and ('wrong' in args.only or want_gap):
             wrong[seed] = {
                 t: _test(UNIVERSAL, uckpt, osp.join(uwork, f'test_as_{t}'), _universal_options(), t)
                 for t in TASKS if 'wrong' in args.only
@@ -187,6 +197,10 @@ def main():
                 for t, res in wrong[seed].items()
                 for k, v in res.items() if k.split('/')[0] == t
             }
+        train_split = osp.join(uwork, 'train_split')
+        if osp.isfile(uckpt) and want_gap and ('gap' in args.only or osp.isdir(train_split)):
+            res = _test(UNIVERSAL, uckpt, train_split, _universal_options() + _train_split_options(True))
+            gap.setdefault(seed, {}).update({f'universal/{k}': v for k, v in res.items()})
         for task in TASKS:
             swork = osp.join(root, f'single_{task}_{args.single_iters}_seed{seed}')
             sckpt = osp.join(swork, f'iter_{args.single_iters}.pth')
@@ -194,12 +208,37 @@ def main():
             if 'single' in args.only:
                 sckpt = _train(config, swork, seed, args.single_iters, args.checkpoint_interval,
                                args.batch_size)
-            if osp.isfile(sckpt) and ('single' in args.only or 'table' in args.only):
+            if osp.isfile(sckpt) and ('single' in args.only or want_gap):
                 res = _test(_single_task_config(task, swork), sckpt, osp.join(swork, 'test'), [])
                 res = next(iter(res.values()))  # ForegroundMetric's JSON: {test set: {metric: value}}
                 single.setdefault(seed, {}).update({f'{task}/{k}': v for k, v in res.items()})
+            train_split = osp.join(swork, 'train_split')
+            if osp.isfile(sckpt) and want_gap and ('gap' in args.only or osp.isdir(train_split)):
+                res = _test(_single_task_config(task, swork), sckpt, train_split, _train_split_options(False))
+                res = next(iter(res.values()))
+                gap.setdefault(seed, {}).update({f'single/{task}/{k}': v for k, v in res.items()})
     baselines = _baselines(root) if ('baselines' in args.only or 'table' in args.only) else {}
     print(table(universal, single, wrong, baselines, args))
+    if gap:
+        print(gap_table(universal, single, gap, args))
+
+
+def gap_table(universal, single, gap, args) -> str:
+    """Sm on the training images against Sm on the test images, per task and model."""
+    lines = [
+        '', f'### Train/test gap: Sm on the training images vs the test images, seeds {args.seeds}', '',
+        '| task | universal train | universal test | single-task train | single-task test |',
+        '|---|---|---|---|---|'
+    ]
+    for task in TASKS:
+        cells = [
+            _mean_sd([gap[s].get(f'universal/{task}/Sm') for s in gap]),
+            _mean_sd([universal[s].get(f'{task}/Sm') for s in universal]),
+            _mean_sd([gap[s].get(f'single/{task}/Sm') for s in gap]),
+            _mean_sd([single[s].get(f'{task}/Sm') for s in single]),
+        ]
+        lines.append(f'| {task} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
 
 
 def table(universal, single, wrong, baselines, args) -> str:
