@@ -6,6 +6,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from _tools import shrink_mini_train_sets
 from focus_mm.utils import offline_model_cfg
 from mmseg.registry import DATASETS, MODELS
 
@@ -81,13 +82,7 @@ def test_universal_mini_config_trains_one_mixed_task_step(tmp_path, monkeypatch)
     init_default_scope('mmseg')
     cfg = Config.fromfile(UNIVERSAL_MINI)
     assert cfg.train_cfg.max_iters == 1500 and cfg.param_scheduler[0].end == 1500
-    for leaf in _leaves(cfg.train_dataloader.dataset):  # tiny images and crops: a CPU test
-        leaf.update(num_train=4, num_test=2, size_range=(64, 80))
-        for step in leaf.pipeline:
-            if step.type == 'RandomResize':
-                step.scale = [(256, 64), (256, 80)]
-            elif step.type == 'RandomCrop':
-                step.crop_size = (64, 64)
+    shrink_mini_train_sets(_leaves(cfg.train_dataloader.dataset), num_train=4)  # a CPU test
     cfg.train_dataloader.update(num_workers=0, persistent_workers=False, batch_size=4)
     loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
     assert len(loader.dataset) == 5 * 4

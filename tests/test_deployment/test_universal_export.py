@@ -1,5 +1,4 @@
 """A universal checkpoint deployed: one ONNX graph per task, the task in the file's metadata."""
-import importlib.util
 import os.path as osp
 import warnings
 from types import SimpleNamespace
@@ -12,6 +11,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from _tiny_models import build_model, single_thread, tiny_focus_segmentor_cfg
+from _tools import REPO, load_tool
 from focus_mm.apis import FocusInferencer, set_inference_task
 from focus_mm.apis.export import TASK_METADATA_KEY, export_onnx, onnx_parity
 from focus_mm.apis.onnx_backend import create_session
@@ -20,7 +20,6 @@ from focus_mm.engine.hooks import TaskListHook
 from focus_mm.utils import offline_model_cfg
 from mmseg.registry import MODELS
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 UNIVERSAL_MINI = osp.join(REPO, 'configs', 'focus', 'focus-universal_mini_1xb8-1500_all-256x256.py')
 TASKS = ('sod', 'cod', 'sd')
 SHAPE = (64, 64)
@@ -84,10 +83,7 @@ def test_graph_task_rule():
 
 
 def test_exporter_and_inferencer_serve_the_exported_task(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        'pytorch2onnx', osp.join(REPO, 'tools', 'deployment', 'pytorch2onnx.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('deployment', 'pytorch2onnx')
     init_default_scope('mmseg')
     torch.manual_seed(0)
     model = MODELS.build(offline_model_cfg(Config.fromfile(UNIVERSAL_MINI).model))

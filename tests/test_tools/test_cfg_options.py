@@ -1,27 +1,17 @@
 """--cfg-options: one DictAction parser (tools/_common.py) for every tool; new keys accepted as mmseg does."""
-import importlib.util
 import os.path as osp
-import sys
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _tools import REPO, load_tool
 MINI = osp.join(REPO, 'configs/focus/focus_mini_1xb8-300_sod-256x256.py')
 FULL = osp.join(REPO, 'configs/focus/focus_dinov2-l_2xb4-20k_sod-512x512.py')  # no `randomness`
 NEW_KEYS = ['randomness.seed=1', 'env_cfg.dist_cfg.timeout=7200']
 
 
-def _load(name, *parts):
-    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, 'tools', *parts, f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
 def common():
-    sys.path.insert(0, osp.join(REPO, 'tools'))
-    return _load('_common')
+    return load_tool('_common')
 
 
 def test_keys_the_config_does_not_hold_are_added_and_listed(common, capsys):
@@ -55,7 +45,7 @@ def test_every_tool_parses_with_the_same_action(common):
     pairs = NEW_KEYS + ['a.b=[1,2]', 'c=x']
     assert parser.parse_args(['--cfg-options', *pairs]).cfg_options == expected
     assert common.parse_cfg_options(pairs) == expected
-    ablation = _load('run_ablation', 'analysis_tools')
+    ablation = load_tool('analysis_tools', 'run_ablation')
     assert ablation.parse_args(['x.py', '--work-dir', 'w', '--cfg-options', *pairs]).cfg_options == pairs
     for tool in ('train.py', 'test.py', 'analysis_tools/get_flops.py', 'analysis_tools/benchmark.py'):
         source = open(osp.join(REPO, 'tools', tool)).read()
@@ -65,7 +55,7 @@ def test_every_tool_parses_with_the_same_action(common):
 
 
 def test_get_flops_accepts_both_new_keys(capsys):
-    get_flops = _load('get_flops', 'analysis_tools')
+    get_flops = load_tool('analysis_tools', 'get_flops')
     assert get_flops.main([MINI, '--shape', '28', '28', '--cfg-options', *NEW_KEYS]) == 0
     captured = capsys.readouterr()
     assert 'GFLOPs' in captured.out and 'env_cfg.dist_cfg.timeout' in captured.err

@@ -1,6 +1,5 @@
 """tools/analysis_tools/task_gradients.py: per-task gradients over the shared weights and their cosines."""
 import copy
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -9,8 +8,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from _tiny_models import build_model, single_thread, synthetic_foreground_batch, tiny_resnet_segmentor_cfg
+from _tools import REPO, load_tool, shrink_mini_train_sets
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 UNIVERSAL_MINI = osp.join(REPO, 'configs', 'focus', 'focus-universal_mini_1xb8-1500_all-256x256.py')
 TASKS = ('sod', 'cod', 'sd')
 TASK_PARAMS = {'decode_head.task_query_feat.weight', 'decode_head.task_query_embed.weight',
@@ -19,11 +18,7 @@ TASK_PARAMS = {'decode_head.task_query_feat.weight', 'decode_head.task_query_emb
 
 @pytest.fixture(scope='module')
 def tool():
-    path = osp.join(REPO, 'tools', 'analysis_tools', 'task_gradients.py')
-    spec = importlib.util.spec_from_file_location('task_gradients', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('analysis_tools', 'task_gradients')
 
 
 def _same_images_as_each_task(num_images=2, seed=5):
@@ -101,13 +96,7 @@ def test_task_batches_take_each_tasks_first_training_images(tool, tmp_path, monk
     monkeypatch.setenv('FOCUS_DATA', str(tmp_path))
     init_default_scope('mmseg')
     cfg = Config.fromfile(UNIVERSAL_MINI)
-    for leaf in cfg.train_dataloader.dataset.datasets:  # tiny images and crops: a CPU test
-        leaf.update(num_train=3, num_test=1, size_range=(64, 72))
-        for step in leaf.pipeline:
-            if step.type == 'RandomResize':
-                step.scale = [(256, 64), (256, 72)]
-            elif step.type == 'RandomCrop':
-                step.crop_size = (64, 64)
+    shrink_mini_train_sets(cfg.train_dataloader.dataset.datasets, num_train=3)  # a CPU test
     batches = tool.task_batches(cfg, cfg.tasks, num_images=3, batch_size=2)
     assert list(batches) == list(cfg.tasks)
     for task, task_batches in batches.items():

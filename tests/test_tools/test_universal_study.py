@@ -1,29 +1,19 @@
 """tools/analysis_tools/universal_study.py: the schedule it trains, resuming, and its tables."""
-import importlib.util
 import os.path as osp
-import sys
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _load(name, *parts):
-    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, 'tools', *parts, f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from _tools import REPO, load_tool
 
 
 @pytest.fixture(scope='module')
 def study():
-    return _load('universal_study', 'analysis_tools')
+    return load_tool('analysis_tools', 'universal_study')
 
 
 @pytest.fixture(scope='module')
 def common():
-    sys.path.insert(0, osp.join(REPO, 'tools'))
-    return _load('_common')
+    return load_tool('_common')
 
 
 @pytest.mark.parametrize('config,iters,interval', [('universal', 1500, 100), ('single', 300, 100),
