@@ -25,5 +25,14 @@ def _seed():
 
 
 @pytest.fixture
+def one_thread():
+    """torch on one thread for the test (``pytestmark = pytest.mark.usefixtures('one_thread')``): tiny
+    ops on the shared 2-core machine are many times faster without thread hand-offs (``single_thread``)."""
+    from _tiny_models import single_thread
+    with single_thread():
+        yield
+
+
+@pytest.fixture
 def repo_root() -> str:
     return REPO_ROOT

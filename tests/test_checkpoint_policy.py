@@ -5,7 +5,6 @@ looks for it: the torch hub cache for URLs (named as the URL's basename, so noth
 download function is replaced by one that fails the test), a local path, a fake pavi / petrel backend.
 Every scheme must refuse it with a message naming the opt-in, and the marker must never appear.
 """
-import importlib.util
 import logging
 import os
 import os.path as osp
@@ -20,6 +19,7 @@ from mmengine.runner.checkpoint import (CheckpointLoader, get_external_models, g
                                        get_torchvision_models)
 
 from _tiny_models import NARROW_RESNET18, TINY_VIT_ARCH
+from _tools import load_tool
 from focus_mm import compat
 from focus_mm.compat import CorruptCheckpointError, UnsafeCheckpointError
 
@@ -155,10 +155,7 @@ def test_entry_points_refuse_the_payload(hub, monkeypatch, tmp_path):
     with pytest.raises(UnsafeCheckpointError):
         load_model_checkpoint(torch.nn.Linear(2, 2), url)  # FocusInferencer(cfg, checkpoint) calls this
 
-    spec = importlib.util.spec_from_file_location(
-        'dinov2_to_mmpretrain_policy', osp.join(REPO, 'tools', 'model_converters', 'dinov2_to_mmpretrain.py'))
-    converter = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(converter)
+    converter = load_tool('model_converters', 'dinov2_to_mmpretrain')
     monkeypatch.setattr(sys, 'argv', ['dinov2_to_mmpretrain.py', url, str(tmp_path / 'out.pth')])
     with pytest.raises(UnsafeCheckpointError):
         converter.main()

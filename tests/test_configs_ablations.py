@@ -17,7 +17,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
-from _tiny_models import (build_model, single_thread, synthetic_foreground_batch, tiny_focus_segmentor_cfg,
+from _tiny_models import (build_model, synthetic_foreground_batch, tiny_focus_segmentor_cfg,
                           tiny_head_cfg, tiny_resnet_segmentor_cfg)
 from focus_mm.utils import offline_model_cfg
 
@@ -33,10 +33,7 @@ ROWS = {0: (False, False, False, False, False), 1: (True, False, False, False, F
 BACKBONES = {'dinov2-l': (1024, 24), 'dinov2-g': (1536, 40), 'mini': (96, 4), 'mini-g': (128, 8)}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with single_thread():
-        yield
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 def _parse(path):

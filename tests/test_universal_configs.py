@@ -65,9 +65,14 @@ def test_universal_full_size_model_builds_with_task_parameters_on_meta():
         model = MODELS.build(offline_model_cfg(cfg.model))
         reference = MODELS.build(offline_model_cfg(single.model))
     head = model.decode_head
-    assert head.tasks == ('sod', 'cod', 'sd', 'dbd', 'fd')
+    assert head.tasks == ('sod', 'cod', 'sd', 'dbd', 'fd') and model.neck.tasks == head.tasks
     extra = 5 * (2 * 2 * 256 + 256)  # query content + position offsets, pixel-decoder token offsets
-    assert _count(model) - _count(reference) == extra
+    assert _count(model, 'decode_head.') - _count(reference, 'decode_head.') == extra
+    # a scale and a shift per task for each of the edge ResNet-50's 53 batch norms (26,560 channels)
+    norms = [m for m in model.neck.edge_backbone.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(norms) == 53 and sum(m.num_features for m in norms) == 26560
+    assert _count(model, 'neck.') - _count(reference, 'neck.') == 5 * 2 * 26560
+    assert _count(model) - _count(reference) == extra + 5 * 2 * 26560
     assert abs(_count(model) - 374e6) / 374e6 < 0.02
     assert cfg.model.decode_head.loss_clip.task_loss_weights == dict(fd=0.01)
     assert dict(type='TaskListHook') in cfg.custom_hooks

@@ -11,7 +11,6 @@ import os
 from types import SimpleNamespace
 from typing import List, Optional, Tuple
 
-import numpy as np
 import torch
 
 from .export import TASK_METADATA_KEY

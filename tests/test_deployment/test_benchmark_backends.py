@@ -1,17 +1,14 @@
 """tools/analysis_tools/benchmark.py --backend pytorch onnxruntime on the mini config at 64 x 64."""
-import importlib.util
 import json
 import os.path as osp
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _tools import REPO, load_tool
+
 MINI = osp.join(REPO, 'configs/focus/focus_mini_1xb8-300_sod-256x256.py')
 
 
 def test_benchmark_runs_both_backends_on_the_same_inputs(tmp_path, capsys):
-    path = osp.join(REPO, 'tools/analysis_tools/benchmark.py')
-    spec = importlib.util.spec_from_file_location('benchmark', path)
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
+    benchmark = load_tool('analysis_tools', 'benchmark')
     out = tmp_path / 'bench.json'
     assert benchmark.main([MINI, '--shape', '64', '64', '--iters', '1', '--warmup', '0', '--threads', '1',
                            '--device', 'cpu', '--backend', 'pytorch', 'onnxruntime', '--json', str(out)]) == 0

@@ -12,6 +12,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmseg.registry import MODELS
+from _tools import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MINI = osp.join(REPO, 'configs', 'focus', 'focus_mini_1xb8-300_sod-256x256.py')
@@ -108,12 +109,7 @@ def test_inferencer_onnxruntime_api_resizes_to_the_graph(exported):
 
 
 def test_evaluate_onnx_scores_graph_and_checkpoint_on_the_same_inputs(exported, tmp_path, capsys):
-    import importlib.util
-
-    path = osp.join(REPO, 'tools', 'deployment', 'evaluate_onnx.py')
-    spec = importlib.util.spec_from_file_location('evaluate_onnx', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_tool('deployment', 'evaluate_onnx')
     options = [f'test_dataloader.dataset.data_root={tmp_path / "mini_bench"}',
                'test_dataloader.dataset.num_train=1', 'test_dataloader.dataset.num_test=2',
                'test_dataloader.dataset.size_range=(40,56)']

@@ -1,7 +1,6 @@
 """ONNX export of the FOCUS inference path (M0 on) and the ONNX Runtime backend, against PyTorch."""
 import os.path as osp
 
-import numpy as np
 import onnx
 import pytest
 import torch
@@ -13,10 +12,7 @@ from focus_mm.apis.onnx_backend import OnnxRuntimeSegmentor, resize_to_graph
 SHAPE = (64, 64)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with single_thread():
-        yield
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 @pytest.fixture(scope='module')

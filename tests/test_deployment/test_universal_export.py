@@ -25,10 +25,7 @@ TASKS = ('sod', 'cod', 'sd')
 SHAPE = (64, 64)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with single_thread():
-        yield
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 @pytest.fixture(scope='module')
@@ -106,3 +103,10 @@ def test_exporter_and_inferencer_serve_the_exported_task(tmp_path):
     assert FocusInferencer(UNIVERSAL_MINI, out, backend='onnxruntime', task='cod').task == 'cod'
     with pytest.raises(ValueError, match=r"exported for the task 'cod'.*--task sd"):
         FocusInferencer(UNIVERSAL_MINI, out, backend='onnxruntime', task='sd')
+    # the graphs of two tasks are not scored together (each test set would be decoded as which task?)
+    out_sd = str(tmp_path / 'universal_sd.onnx')
+    assert tool.main([UNIVERSAL_MINI, ckpt, '--out', out_sd, '--shape', '64', '64', '--threads', '1',
+                      '--task', 'sd']) == 0
+    evaluate = load_tool('deployment', 'evaluate_onnx')
+    with pytest.raises(SystemExit, match=r"different tasks .*'universal_cod.onnx': 'cod'.*'sd'"):
+        evaluate.main([UNIVERSAL_MINI, out, out_sd, '--checkpoint', ckpt])

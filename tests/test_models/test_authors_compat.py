@@ -22,6 +22,7 @@ from focus_mm.models.data_preprocessors import FocusDataPreProcessor
 from focus_mm.models.decode_heads import GroundQueryHead
 from focus_mm.models.necks import EdgeEnhancerNeck
 from _tiny_models import build_model, single_thread, tiny_focus_segmentor_cfg
+from _tools import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 D = 32
@@ -344,11 +345,7 @@ def test_compat_config_settings(path):
 
 def test_compat_config_takes_the_converted_checkpoint():
     """The compat model (built on meta) has exactly the keys and shapes the converter checks against."""
-    import importlib.util
-    path = osp.join(REPO, 'tools', 'model_converters', 'focus_official_to_mm.py')
-    spec = importlib.util.spec_from_file_location('focus_official_to_mm', path)
-    conv = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(conv)
+    conv = load_tool('model_converters', 'focus_official_to_mm')
     compat = conv.reference_shapes(
         osp.join(REPO, 'configs/focus/authors_compat/focus_large_sod_authors-compat.py'))
     train = conv.reference_shapes(osp.join(REPO, 'configs/focus/focus_dinov2-l_2xb4-20k_sod-512x512.py'))

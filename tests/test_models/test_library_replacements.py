@@ -9,13 +9,8 @@ import torch.nn.functional as F
 from mmcv.ops import point_sample
 from mmseg.models.utils import get_uncertain_point_coords_with_randomness
 
-from _tiny_models import single_thread
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with single_thread():
-        yield
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 # ------------------------------------------------------------------ point sampling (mmcv / mmseg)

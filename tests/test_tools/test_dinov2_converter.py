@@ -1,6 +1,4 @@
 """tools/model_converters/dinov2_to_mmpretrain.py on synthetic official-format DINOv2 checkpoints."""
-import importlib.util
-import os.path as osp
 import sys
 
 import pytest
@@ -8,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from mmpretrain.models.backbones import VisionTransformer
 
+from _tools import load_tool
 from focus_mm.models.backbones import DINOv2
 
 D, DEPTH, HEADS, FFN, GRID = 32, 4, 2, 128, 3
@@ -17,12 +16,7 @@ SWIGLU_HIDDEN = (int(FFN * 2 / 3) + 7) // 8 * 8  # DINOv2's SwiGLUFFNFused round
 
 @pytest.fixture(scope='module')
 def converter():
-    path = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools', 'model_converters',
-                    'dinov2_to_mmpretrain.py')
-    spec = importlib.util.spec_from_file_location('dinov2_to_mmpretrain', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('model_converters', 'dinov2_to_mmpretrain')
 
 
 def official_state_dict(swiglu=False, registers=False):

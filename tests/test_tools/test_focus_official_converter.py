@@ -7,14 +7,14 @@ refiner, ``SetCriterion``), with *their* shape formulas, independently of our mo
 result must then give every key of our full-size model (built on ``meta``) exactly once, with our
 shape; tensors are carried over, not copied.
 """
-import importlib.util
 import os.path as osp
 from collections import OrderedDict
 
 import pytest
 import torch
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _tools import REPO, load_tool
+
 CONFIGS = {
     'large': osp.join(REPO, 'configs/focus/focus_dinov2-l_2xb4-20k_sod-512x512.py'),
     'giant': osp.join(REPO, 'configs/focus/focus_dinov2-g_2xb4-20k_sod-512x512.py'),
@@ -30,11 +30,7 @@ AUTHORS_ENTRIES = {'large': 1488, 'giant': 1712}
 
 @pytest.fixture(scope='module')
 def conv():
-    path = osp.join(REPO, 'tools', 'model_converters', 'focus_official_to_mm.py')
-    spec = importlib.util.spec_from_file_location('focus_official_to_mm', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('model_converters', 'focus_official_to_mm')
 
 
 # ----------------------------------------------------------------------------- the authors' structure

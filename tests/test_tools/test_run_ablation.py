@@ -5,7 +5,6 @@ replaced by a fake that writes what they would (a checkpoint, ``last_checkpoint`
 the runner's own logic is tested in seconds. The real run is the mini table of docs/ablations.md.
 """
 import csv
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -13,7 +12,8 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _tools import REPO, load_tool
+
 ABLATIONS = osp.join(REPO, 'configs', 'focus', 'ablations')
 MINI_ROWS = ['focus-ablation-0-baseline_mini_1xb2-150_cod-256x256.py',
              'focus-ablation-4-frozen_mini-g_1xb2-150_cod-256x256.py']
@@ -21,11 +21,7 @@ MINI_ROWS = ['focus-ablation-0-baseline_mini_1xb2-150_cod-256x256.py',
 
 @pytest.fixture(scope='module')
 def runner():
-    path = osp.join(REPO, 'tools', 'analysis_tools', 'run_ablation.py')
-    spec = importlib.util.spec_from_file_location('run_ablation', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('analysis_tools', 'run_ablation')
 
 
 class FakeTools:

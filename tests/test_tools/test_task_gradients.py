@@ -7,7 +7,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from _tiny_models import build_model, single_thread, synthetic_foreground_batch, tiny_resnet_segmentor_cfg
+from _tiny_models import (build_model, single_thread, synthetic_foreground_batch, tiny_focus_segmentor_cfg,
+                          tiny_resnet_segmentor_cfg)
 from _tools import REPO, load_tool, shrink_mini_train_sets
 
 UNIVERSAL_MINI = osp.join(REPO, 'configs', 'focus', 'focus-universal_mini_1xb8-1500_all-256x256.py')
@@ -45,6 +46,14 @@ def test_shared_parameters_leave_out_exactly_the_task_embeddings(tool):
     assert trainable - shared == TASK_PARAMS
     assert any(name.startswith('backbone.') for name in shared)
     assert any(name.startswith('decode_head.pixel_decoder.') for name in shared)
+    cfg = tiny_focus_segmentor_cfg(prior=False, tasks=TASKS)
+    cfg['neck']['tasks'] = TASKS
+    model = build_model(cfg)
+    shared = {name for name, _ in tool.shared_parameters(model)}
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert trainable - shared == TASK_PARAMS | {'neck.task_edge_affine.scale.weight',
+                                                'neck.task_edge_affine.shift.weight'}
+    assert any(name.startswith('neck.edge_backbone.') for name in shared)
 
 
 def test_tasks_differ_only_through_their_embeddings(tool):
@@ -107,3 +116,34 @@ def test_task_batches_take_each_tasks_first_training_images(tool, tmp_path, monk
     with pytest.raises(ValueError,
                        match=r"fewer than 4 training images of \['sod', 'cod', 'sd', 'dbd', 'fd'\]"):
         tool.task_batches(cfg, cfg.tasks, num_images=4, batch_size=2)
+
+
+def test_module_groups_partition_the_shared_gradient(tool):
+    model = build_model(tiny_resnet_segmentor_cfg(tasks=TASKS))
+    total = sum(p.numel() for _, p in tool.shared_parameters(model))
+    groups = tool.module_groups(model, min_params=1_000)
+    covered = torch.zeros(total, dtype=torch.long)
+    for index in groups.values():
+        covered[index] += 1
+    assert bool((covered == 1).all())  # every shared parameter in exactly one group
+    assert 'decode_head.pixel_decoder' in groups and 'backbone.layer3' in groups
+    # each named group holds exactly its parameters, in task_gradients' order
+    start = 0
+    for name, p in tool.shared_parameters(model):
+        group = '.'.join(name.split('.')[:2])
+        if group in groups:
+            index = groups[group]
+            assert index.start <= start and start + p.numel() <= index.stop, name
+        start += p.numel()
+
+
+def test_module_cosines_find_where_two_tasks_conflict(tool):
+    """Two tasks opposed on one part and aligned on the other: the whole-vector cosine hides what the
+    per-part cosines show."""
+    groups = {'a': slice(0, 3), 'b': slice(3, 5)}
+    grads = dict(x=torch.tensor([1., 2., 3., 1., 1.]), y=torch.tensor([-1., -2., -3., 2., 2.]))
+    cosines = tool.module_cosines(grads, groups, [('x', 'y')])
+    assert cosines['a'][('x', 'y')] == pytest.approx(-1)
+    assert cosines['b'][('x', 'y')] == pytest.approx(1)
+    table = tool.format_module_table(grads, groups, [('x', 'y')])
+    assert '| a | 3 | -1.000 |' in table and '| b | 2 | +1.000 |' in table

@@ -46,6 +46,22 @@ def test_training_always_resumes_from_the_work_dir(study, tmp_path, monkeypatch)
     assert len(calls) == 1  # a finished run is not trained again
 
 
+def test_a_universal_variant_trains_with_its_options_under_its_tag(study, common, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(study, '_run', lambda cmd, log: calls.append(cmd))
+    variant = ['model.neck.tasks=None']  # the design without the edge ResNet's per-task affine
+    study._train(study.UNIVERSAL, str(tmp_path / 'w'), seed=0, iters=1500, checkpoint_interval=100,
+                 extra_options=variant)
+    assert calls[0][-1] == variant[0]  # after the schedule: the variant has the last word
+    cfg = common.load_config(osp.join(REPO, study.UNIVERSAL), common.parse_cfg_options(variant))
+    assert cfg.model.neck.tasks is None and cfg.model.decode_head.tasks
+    monkeypatch.setattr('sys.argv', ['universal_study.py', '--universal-options', variant[0]])
+    with pytest.raises(SystemExit):  # a variant without a name would overwrite the default's work dirs
+        study.parse_args()
+    monkeypatch.setattr('sys.argv', ['universal_study.py', '--universal-options', variant[0], '--tag', 'ea'])
+    assert study.parse_args().tag == 'ea'
+
+
 def test_table_gives_mean_and_sd_over_seeds(study):
     args = type('Args', (), dict(universal_iters=1500, single_iters=300, seeds=[0, 1]))()
     universal = {0: {'sod/Sm': 0.5}, 1: {'sod/Sm': 0.7}}

@@ -6,14 +6,11 @@ import torch
 from mmengine.config import ConfigDict
 from mmseg.registry import MODELS
 
-from _tiny_models import single_thread, tiny_clip_loss_cfg, tiny_focus_segmentor_cfg
+from _tiny_models import tiny_clip_loss_cfg, tiny_focus_segmentor_cfg
 from focus_mm.utils import build_offline_model, offline_model_cfg
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with single_thread():
-        yield
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 def _sync_bn_cfg():

@@ -11,21 +11,26 @@ docs/universal.md reads the study's checkpoints with it.
 
 Example:
     python tools/analysis_tools/task_gradients.py \
-        configs/focus/focus-universal_mini_1xb8-1500_all-256x256.py CKPT --num-images 32
+        configs/focus/focus-universal_mini_1xb8-1500_all-256x256.py CKPT --num-images 32 --by-module dbd-fd
 """
 import argparse
 import copy
+import os.path as osp
+import sys
 from typing import Dict, List, Sequence, Tuple
 
 import torch
 
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # tools/ for _common
+from _common import add_cfg_options, load_config  # noqa: E402
+
 
 def shared_parameters(model: torch.nn.Module) -> List[Tuple[str, torch.nn.Parameter]]:
-    """The trainable parameters all tasks share: everything but the head's per-task embeddings."""
-    head = model.decode_head
+    """The trainable parameters all tasks share: all but the per-task ones (the modules named ``task_*``:
+    the head's task embeddings, a universal neck's ``task_edge_affine``)."""
     per_task = {
         id(p)
-        for name, module in head.named_children() if name.startswith('task_')
+        for name, module in model.named_modules() if name.rsplit('.', 1)[-1].startswith('task_')
         for p in module.parameters()
     }
     return [(n, p) for n, p in model.named_parameters() if p.requires_grad and id(p) not in per_task]
@@ -118,6 +123,60 @@ def split_half_gradients(model: torch.nn.Module, batches: Dict[str, Sequence[dic
     return mean, halves
 
 
+def module_groups(model: torch.nn.Module, depth: int = 2,
+                  min_params: int = 10_000) -> Dict[str, slice]:
+    """Where each part of the model lies in the flattened shared gradient (``task_gradients``' order).
+
+    Parameters are grouped by the first ``depth`` parts of their names (``neck.interactions``,
+    ``decode_head.pixel_decoder``, ...); groups smaller than ``min_params`` go into ``(small)``, which,
+    unlike the others, need not be contiguous and is returned as an index tensor.
+
+    Returns:
+        dict: Group name -> a ``slice`` (or, for ``(small)``, a LongTensor of indices) into the gradient.
+    """
+    spans, start = {}, 0
+    for name, param in shared_parameters(model):
+        group = '.'.join(name.split('.')[:depth])
+        begin, _ = spans.get(group, (start, start))
+        if group in spans and spans[group][1] != start:
+            raise RuntimeError(f'module_groups: the parameters of {group} are not contiguous')
+        spans[group] = (begin, start + param.numel())
+        start += param.numel()
+    groups, small = {}, []
+    for group, (begin, end) in spans.items():
+        if end - begin >= min_params:
+            groups[group] = slice(begin, end)
+        else:
+            small.append(torch.arange(begin, end))
+    if small:
+        groups['(small)'] = torch.cat(small)
+    return groups
+
+
+def module_cosines(grads: Dict[str, torch.Tensor], groups: Dict[str, slice],
+                   pairs: Sequence[Tuple[str, str]]) -> Dict[str, Dict[Tuple[str, str], float]]:
+    """The cosine of each task pair restricted to each group of parameters: where two tasks conflict."""
+    return {
+        group: {(a, b): cosine_matrix({a: grads[a][index], b: grads[b][index]})[0, 1].item()
+                for a, b in pairs}
+        for group, index in groups.items()
+    }
+
+
+def format_module_table(grads: Dict[str, torch.Tensor], groups: Dict[str, slice],
+                        pairs: Sequence[Tuple[str, str]]) -> str:
+    cosines = module_cosines(grads, groups, pairs)
+    tasks = list(grads)
+    lines = ['| parameters | count | ' + ' | '.join(f'{a}-{b}' for a, b in pairs) + ' | ' +
+             ' | '.join(f'{t} norm' for t in tasks) + ' |', '|' + '---|' * (2 + len(pairs) + len(tasks))]
+    for group, index in groups.items():
+        count = grads[tasks[0]][index].numel()
+        lines.append(f'| {group} | {count:,} | ' +
+                     ' | '.join(f'{cosines[group][pair]:+.3f}' for pair in pairs) + ' | ' +
+                     ' | '.join(f'{grads[t][index].norm().item():.1f}' for t in tasks) + ' |')
+    return '\n'.join(lines)
+
+
 def format_table(tasks: Sequence[str], cosines: torch.Tensor, grads: Dict[str, torch.Tensor],
                  halves: Dict[str, float]) -> str:
     lines = ['| | ' + ' | '.join(tasks) + ' | same task, two halves | gradient norm |',
@@ -137,9 +196,12 @@ def main():
                         help='training images per task (an even number of batches: two halves are compared)')
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--seed', type=int, default=0, help='seeds the training augmentation and sampling')
+    parser.add_argument('--by-module', nargs='*', metavar='A-B', default=None,
+                        help='also the cosine of these task pairs (default: every pair) per part of the '
+                        'model (parameter names to depth 2): where two tasks conflict')
+    add_cfg_options(parser)
     args = parser.parse_args()
 
-    from mmengine.config import Config
     from mmengine.model import revert_sync_batchnorm
     from mmengine.registry import init_default_scope
     from mmengine.runner import set_random_seed
@@ -148,7 +210,7 @@ def main():
     from focus_mm.apis.checkpoint import load_model_checkpoint
     from mmseg.registry import MODELS
 
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config, args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     set_random_seed(args.seed)
     model = revert_sync_batchnorm(MODELS.build(cfg.model))
@@ -156,6 +218,12 @@ def main():
     tasks = tuple(model.decode_head.tasks)
     if not tasks:
         raise SystemExit(f'{args.config}: not a universal model (its decode head has no tasks)')
+    pairs = None
+    if args.by_module is not None:  # checked before the slow part
+        pairs = [tuple(p.split('-')) for p in args.by_module] or [
+            (a, b) for i, a in enumerate(tasks) for b in tasks[i + 1:]]
+        if any(len(pair) != 2 or not set(pair) <= set(tasks) for pair in pairs):
+            raise SystemExit(f'--by-module {args.by_module}: give pairs A-B of the tasks {list(tasks)}')
     model.train()
     batches = task_batches(cfg, tasks, args.num_images, args.batch_size)
     grads, halves = split_half_gradients(model, batches, args.seed)
@@ -163,6 +231,9 @@ def main():
           f'each) over {grads[tasks[0]].numel():,} shared parameters; "two halves": the cosine between the '
           f'gradients of each task\'s two halves of its images (the level of agreement within a task)')
     print(format_table(tasks, cosine_matrix(grads), grads, halves))
+    if pairs:
+        print('\nper part of the model (cosine of each pair; each task\'s gradient norm there):')
+        print(format_module_table(grads, module_groups(model), pairs))
 
 
 if __name__ == '__main__':

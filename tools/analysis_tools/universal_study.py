@@ -24,7 +24,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
-from collections import OrderedDict
+from typing import Sequence
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 UNIVERSAL = 'configs/focus/focus-universal_mini_1xb8-1500_all-256x256.py'
@@ -48,7 +48,15 @@ def parse_args():
     parser.add_argument('--only', nargs='+', choices=STEPS, default=list(STEPS))
     parser.add_argument('--checkpoint-interval', type=int, default=100,
                         help='iterations between checkpoints, each a point to resume from (default 100)')
-    return parser.parse_args()
+    parser.add_argument('--universal-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='extra --cfg-options of the universal model (training and every test), e.g. '
+                        'a conditioning design; needs --tag')
+    parser.add_argument('--tag', help="the universal work dirs' name suffix "
+                        '(universal_<iters>_<tag>_seed<S>); the single-task models are shared with the untagged study')
+    args = parser.parse_args()
+    if args.universal_options and not args.tag:
+        parser.error('--universal-options changes the universal model: name the variant with --tag')
+    return args
 
 
 def _schedule_options(iters: int, checkpoint_interval: int) -> list:
@@ -78,13 +86,14 @@ def _run(cmd: list, log: str) -> None:
 
 
 def _train(config: str, work: str, seed: int, iters: int, checkpoint_interval: int,
-           batch_size: int = None) -> str:
+           batch_size: int = None, extra_options: Sequence[str] = ()) -> str:
     ckpt = osp.join(work, f'iter_{iters}.pth')
     if not osp.isfile(ckpt):
         os.makedirs(work, exist_ok=True)
         options = [f'randomness.seed={seed}', *_schedule_options(iters, checkpoint_interval)]
         if batch_size:
             options.append(f'train_dataloader.batch_size={batch_size}')
+        options += list(extra_options)
         # --resume: from the work dir's last checkpoint when a run was stopped, else a fresh start
         log = osp.join(work, 'train.out')
         if osp.isfile(log):
@@ -180,14 +189,16 @@ def main():
     universal, single, wrong, gap = {}, {}, {}, {}
     want_gap = 'gap' in args.only or 'table' in args.only
     for seed in args.seeds:
-        uwork = osp.join(root, f'universal_{args.universal_iters}_seed{seed}')
+        tag = f'_{args.tag}' if args.tag else ''
+        uwork = osp.join(root, f'universal_{args.universal_iters}{tag}_seed{seed}')
+        uoptions = _universal_options() + args.universal_options
         uckpt = osp.join(uwork, f'iter_{args.universal_iters}.pth')
         if 'universal' in args.only:
             uckpt = _train(UNIVERSAL, uwork, seed, args.universal_iters, args.checkpoint_interval,
-                           args.batch_size)
+                           args.batch_size, args.universal_options)
         if osp.isfile(uckpt) and ('wrong' in args.only or want_gap):
             wrong[seed] = {
-                t: _test(UNIVERSAL, uckpt, osp.join(uwork, f'test_as_{t}'), _universal_options(), t)
+                t: _test(UNIVERSAL, uckpt, osp.join(uwork, f'test_as_{t}'), uoptions, t)
                 for t in TASKS if 'wrong' in args.only
                 or osp.isfile(osp.join(uwork, f'test_as_{t}', 'foreground_metrics.json'))
             }
@@ -199,7 +210,7 @@ def main():
             }
         train_split = osp.join(uwork, 'train_split')
         if osp.isfile(uckpt) and want_gap and ('gap' in args.only or osp.isdir(train_split)):
-            res = _test(UNIVERSAL, uckpt, train_split, _universal_options() + _train_split_options(True))
+            res = _test(UNIVERSAL, uckpt, train_split, uoptions + _train_split_options(True))
             gap.setdefault(seed, {}).update({f'universal/{k}': v for k, v in res.items()})
         for task in TASKS:
             swork = osp.join(root, f'single_{task}_{args.single_iters}_seed{seed}')
@@ -260,8 +271,8 @@ def table(universal, single, wrong, baselines, args) -> str:
             lines.append('| ' + ' | '.join(row) + ' |')
     if wrong:
         lines += [
-            '', f'### Universal model told the wrong task: Sm (BER for sd) of each test set (rows) under '
-            f'each task (columns); the diagonal is its own task', ''
+            '', '### Universal model told the wrong task: Sm (BER for sd) of each test set (rows) under '
+            'each task (columns); the diagonal is its own task', ''
         ]
         lines += [
             '| test set | ' + ' | '.join(f'as {t}' for t in TASKS) + ' |', '|' + '---|' * (1 + len(TASKS))

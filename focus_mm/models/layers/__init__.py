@@ -1,5 +1,6 @@
 """Building blocks shared by the necks and heads (not registered)."""
 from .masked_attention_decoder_layer import MaskedAttentionDecoderLayer
 from .positional_encoding import SinePositionalEncoding2D
+from .task_norm_affine import TaskNormAffine
 
-__all__ = ['SinePositionalEncoding2D', 'MaskedAttentionDecoderLayer']
+__all__ = ['SinePositionalEncoding2D', 'MaskedAttentionDecoderLayer', 'TaskNormAffine']

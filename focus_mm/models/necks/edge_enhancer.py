@@ -11,7 +11,9 @@ from mmengine.model.weight_init import trunc_normal_
 from torch import nn
 
 from mmseg.registry import MODELS
+from ...tasks import check_task_list
 from ...utils import check_checkpoint_exists, load_checkpoint_strict
+from ..layers import TaskNormAffine
 from ..utils import cell_centre_reference_points, level_layout, refuse_old_arguments
 from .adapter_modules import InteractionBlock, reference_points, resample_to_grid
 from .simple_pyramid import SimplePyramid
@@ -71,6 +73,11 @@ class EdgeEnhancerNeck(BaseModule):
         norm_cfg (dict): Norm of each output level (SyncBN for multi-GPU, BN/GN on CPU).
             Defaults to ``dict(type='BN')``.
         with_cp (bool): Gradient checkpointing of the injectors/extractors. Defaults to False.
+        tasks (Sequence[str], optional): A universal model's tasks (the decode head's, in its order): the
+            edge CNN's batch-norm outputs get a per-task scale and shift (``task_edge_affine``, a
+            :class:`~focus_mm.models.layers.TaskNormAffine`), chosen by ``forward``'s ``task_ids``, so the
+            low-level edge features can differ by task (docs/universal.md: the tasks' gradients conflict
+            most in the edge CNN). None (default): a single-task neck, no task parameters.
         init_cfg (dict, optional): Unused beyond mmengine's defaults.
     """
 
@@ -95,6 +102,7 @@ class EdgeEnhancerNeck(BaseModule):
                  add_vit_feature: bool = True,
                  norm_cfg: dict = dict(type='BN'),
                  with_cp: bool = False,
+                 tasks: Optional[Sequence[str]] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         self.embed_dims = embed_dims
@@ -126,6 +134,13 @@ class EdgeEnhancerNeck(BaseModule):
         else:
             self.pyramid = SimplePyramid(embed_dims, norm_cfg)
         self.norms = nn.ModuleList([build_norm_layer(norm_cfg, embed_dims)[1] for _ in OUT_STRIDES])
+        #: the universal model's tasks (empty: single-task neck).
+        self.tasks: Tuple[str, ...] = () if tasks is None else check_task_list(tasks, 'EdgeEnhancerNeck')
+        if self.tasks:
+            if not with_edge:
+                raise ValueError('EdgeEnhancerNeck: tasks= conditions the edge CNN, which with_edge=False '
+                                 'does not have; drop tasks or set with_edge=True')
+            self.task_edge_affine = TaskNormAffine(self.edge_backbone, len(self.tasks))
 
     @staticmethod
     def _infer_edge_channels(edge_backbone: nn.Module) -> List[int]:
@@ -155,6 +170,8 @@ class EdgeEnhancerNeck(BaseModule):
             nn.init.normal_(self.level_embed)
             for block in self.interactions:
                 nn.init.constant_(block.injector.gamma, self.init_gamma)
+            if self.tasks:
+                self.task_edge_affine.reset_parameters()
             if self.edge_pretrained:
                 load_checkpoint_strict(self.edge_backbone, self.edge_pretrained,
                                        'EdgeEnhancerNeck edge ResNet', _EDGE_HINT,
@@ -188,8 +205,8 @@ class EdgeEnhancerNeck(BaseModule):
                 f'match the backbone (embed_dims={backbone.embed_dims}, '
                 f'{len(backbone.interaction_groups)} interaction groups); set the neck to the same values')
 
-    def forward(self, backbone: nn.Module, img: torch.Tensor,
-                edge_img: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, ...]:
+    def forward(self, backbone: nn.Module, img: torch.Tensor, edge_img: Optional[torch.Tensor] = None,
+                task_ids: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, ...]:
         """Run the backbone and the neck together.
 
         Args:
@@ -197,6 +214,8 @@ class EdgeEnhancerNeck(BaseModule):
             img (Tensor): Normalised image, ``B x 3 x H x W``.
             edge_img (Tensor, optional): Normalised edge-blended image, ``B x 3 x H x W`` (channels
                 3..5 of the ``EdgePrior`` input). Required when ``with_edge``; ignored otherwise.
+            task_ids (Tensor, optional): ``B`` indices into ``tasks``, one per image; required by a
+                universal neck, refused by a single-task one.
 
         Returns:
             tuple[Tensor]: ``(f1, f2, f3, f4, prior)``: D-channel maps at strides 4/8/16/32 of the
@@ -205,6 +224,9 @@ class EdgeEnhancerNeck(BaseModule):
             ``token_geometry='authors'``).
         """
         self._check_backbone(backbone)
+        if bool(self.tasks) != (task_ids is not None):
+            raise ValueError(f'EdgeEnhancerNeck(tasks={list(self.tasks)}) was given task_ids={task_ids}: a '
+                             'universal neck needs one task index per image, a single-task neck none')
         if self.with_edge:
             if edge_img is None:
                 raise ValueError(
@@ -216,7 +238,7 @@ class EdgeEnhancerNeck(BaseModule):
                                  f'{tuple(img.shape)} must have the same shape')
         tokens, hw = backbone.prepare_tokens(img)
         if self.with_edge:
-            tokens, feats = self._interact(backbone, tokens, hw, edge_img)
+            tokens, feats = self._interact(backbone, tokens, hw, edge_img, task_ids)
         else:
             maps = []
             for index in range(self.num_groups):
@@ -236,10 +258,16 @@ class EdgeEnhancerNeck(BaseModule):
                              "'padded' or 'authors'")
         return geometry == 'authors'
 
-    def _interact(self, backbone, tokens, hw, edge_img):
+    def _edge_features(self, edge_img: torch.Tensor, task_ids: Optional[torch.Tensor]) -> List[torch.Tensor]:
+        if not self.tasks:
+            return self.edge_backbone(edge_img)
+        with self.task_edge_affine.tasks(task_ids):
+            return self.edge_backbone(edge_img)
+
+    def _interact(self, backbone, tokens, hw, edge_img, task_ids=None):
         device, patch, n_extra = tokens.device, backbone.patch_size, backbone.num_extra_tokens
         stretched = self._stretched(backbone)
-        c1, c2, c3, c4 = [proj(f) for proj, f in zip(self.edge_proj, self.edge_backbone(edge_img))]
+        c1, c2, c3, c4 = [proj(f) for proj, f in zip(self.edge_proj, self._edge_features(edge_img, task_ids))]
         c_shapes = [tuple(f.shape[-2:]) for f in (c2, c3, c4)]
         c = torch.cat(
             [f.flatten(2).transpose(1, 2) + self.level_embed[i] for i, f in enumerate((c2, c3, c4))], dim=1)

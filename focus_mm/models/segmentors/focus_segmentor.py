@@ -50,6 +50,31 @@ class FocusSegmentor(EncoderDecoder):
                                  'ground queries; decode_head.joint_prediction=False has one')
         super().__init__(backbone=backbone, decode_head=decode_head, neck=neck, **kwargs)
         self._check_prior_patch_size()
+        self._check_task_lists()
+
+    def _check_task_lists(self) -> None:
+        """A task-conditioned neck indexes the head's task list: both must list the same tasks in order."""
+        neck_tasks = tuple(getattr(self.neck, 'tasks', ()) or ()) if self.with_neck else ()
+        head_tasks = tuple(getattr(self.decode_head, 'tasks', ()) or ())
+        if neck_tasks and neck_tasks != head_tasks:
+            raise ValueError(f'FocusSegmentor: neck.tasks={list(neck_tasks)} but decode_head.tasks='
+                             f'{list(head_tasks)}; give both the same list (the configs use _base_.tasks)')
+
+    def _neck_task_ids(self, batch_img_metas: Optional[list], batch_size: int) -> Optional[torch.Tensor]:
+        """Each image's task index for a task-conditioned neck (None for any other neck).
+
+        The head decides (``GroundQueryHead.task_indices``: the metainfo's ``task``, or the head's
+        ``inference_task``), so the neck and the head always condition on the same task.
+        """
+        if not (self.with_neck and getattr(self.neck, 'tasks', ())):
+            return None
+        if batch_img_metas is None:
+            if getattr(self.decode_head, 'inference_task', None) is None:
+                raise ValueError('FocusSegmentor: this universal model conditions its neck on each image\'s '
+                                 'task but got no metainfo; pass data samples with a task, or set the task '
+                                 '(focus_mm.apis.set_inference_task)')
+            batch_img_metas = [{}] * batch_size
+        return self.decode_head.task_indices(batch_img_metas)
 
     def _check_prior_patch_size(self) -> None:
         """M0 places each image's own tokens with the head's ``prior_patch_size``: it must be the ViT's."""
@@ -89,15 +114,32 @@ class FocusSegmentor(EncoderDecoder):
                              'pred_sem_seg': PixelData(data=foreground.clone())})
         return samples
 
-    def extract_feat(self, inputs: torch.Tensor) -> List[torch.Tensor]:
-        """Backbone (+ neck) features: 4 maps (strides 4..32), plus a token map when the neck gives one."""
+    def extract_feat(self, inputs: torch.Tensor,
+                     batch_img_metas: Optional[list] = None) -> List[torch.Tensor]:
+        """Backbone (+ neck) features: 4 maps (strides 4..32), plus a token map when the neck gives one.
+
+        ``batch_img_metas`` (metainfo dicts or data samples) give a task-conditioned neck each image's task.
+        """
         img, edge = self._split_inputs(inputs)
         if self.with_neck and getattr(self.neck, 'drives_backbone', False):
-            return list(self.neck(self.backbone, img, edge))
+            task_ids = self._neck_task_ids(batch_img_metas, inputs.shape[0])
+            if task_ids is None:
+                return list(self.neck(self.backbone, img, edge))
+            return list(self.neck(self.backbone, img, edge, task_ids=task_ids))
         feats = self.backbone(img)
         if self.with_neck:
             feats = self.neck(feats)
         return list(feats)
+
+    def encode_decode(self, inputs: torch.Tensor, batch_img_metas: List[dict]) -> torch.Tensor:
+        """mmseg's ``encode_decode``, with the metainfo given to the neck too (its tasks)."""
+        feats = self.extract_feat(inputs, batch_img_metas)
+        return self.decode_head.predict(feats, batch_img_metas, self.test_cfg)
+
+    def _forward(self, inputs: torch.Tensor, data_samples: Optional[list] = None):
+        """mmseg's tensor mode (the head's raw outputs), with the metainfo given to the neck too."""
+        metas = None if data_samples is None else [sample.metainfo for sample in data_samples]
+        return self.decode_head.forward(self.extract_feat(inputs, metas))
 
     @staticmethod
     def _split_inputs(inputs: torch.Tensor):
@@ -110,7 +152,7 @@ class FocusSegmentor(EncoderDecoder):
 
     def loss(self, inputs: torch.Tensor, data_samples: list) -> Dict[str, torch.Tensor]:
         """Losses of the decode head (with ``images=`` when it takes them) and of the auxiliary heads."""
-        feats = self.extract_feat(inputs)
+        feats = self.extract_feat(inputs, [sample.metainfo for sample in data_samples])
         losses = dict()
         kwargs = {}
         if _accepts_images(self.decode_head.loss):

@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from PIL import Image
 
-from focus_mm.datasets.transforms import LoadForegroundMask
+from focus_mm.datasets.transforms import LoadForegroundMask  # noqa: F401  (registers the transform)
 
 CONFIG = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'configs', '_base_', 'datasets',
                       'foreground_pipelines.py')

@@ -5,17 +5,14 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from _tiny_models import single_thread, tiny_clip_loss_cfg, tiny_head_cfg, tiny_pixel_decoder_cfg
+from _tiny_models import tiny_clip_loss_cfg, tiny_head_cfg, tiny_pixel_decoder_cfg
 from focus_mm.models.decode_heads import GroundQueryHead
 
 IN_CHANNELS = [8, 8, 8, 8]
 SIZE = 128  # input image size; the maps below are at strides 4..32
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with single_thread():
-        yield
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 def _feats(batch=2, token_map=None):

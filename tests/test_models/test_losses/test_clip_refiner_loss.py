@@ -2,14 +2,11 @@ import pytest
 import torch
 from mmseg.registry import MODELS
 
-from _tiny_models import single_thread, tiny_clip_loss_cfg
+from _tiny_models import tiny_clip_loss_cfg
 from focus_mm.models.losses import TASK_PROMPTS, CLIPRefinerLoss
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with single_thread():
-        yield
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 @pytest.fixture(scope='module')

@@ -1,14 +1,10 @@
 import pytest
 import torch
 
-from _tiny_models import single_thread
 from focus_mm.models.losses import point_bce_loss, point_dice_loss
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with single_thread():
-        yield
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 def test_dice_and_bce_are_low_for_confident_correct_points():

@@ -1,16 +1,11 @@
 """Full-size parts (built on the meta device) match the authors' parameter counts within 2%."""
-import importlib.util
-import os.path as osp
-
 import pytest
+
+from _tools import load_tool
 
 
 def _count_params_tool(repo_root):
-    path = osp.join(repo_root, 'tools', 'analysis_tools', 'count_params.py')
-    spec = importlib.util.spec_from_file_location('count_params', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('analysis_tools', 'count_params')
 
 
 @pytest.mark.parametrize('arch', ['large', 'giant'])

@@ -6,16 +6,13 @@ from mmengine.optim import build_optim_wrapper
 from mmseg.registry import MODELS
 from torch import nn
 
-from _tiny_models import (RESNET_CHANNELS, VIT_DIMS, build_model, foreground_iou, single_thread,
+from _tiny_models import (RESNET_CHANNELS, VIT_DIMS, build_model, foreground_iou,
                           synthetic_foreground_batch, tiny_clip_loss_cfg, tiny_focus_segmentor_cfg,
                           tiny_resnet_segmentor_cfg)
 from focus_mm.models.segmentors import FocusSegmentor
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with single_thread():
-        yield
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 @MODELS.register_module(force=True)

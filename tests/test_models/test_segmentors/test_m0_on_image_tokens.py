@@ -3,13 +3,10 @@ import pytest
 import torch
 from mmseg.structures import SegDataSample
 
-from _tiny_models import build_model, single_thread, synthetic_foreground_batch, tiny_focus_segmentor_cfg
+from _tiny_models import build_model, synthetic_foreground_batch, tiny_focus_segmentor_cfg
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with single_thread():
-        yield
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 def _priors(model, images):

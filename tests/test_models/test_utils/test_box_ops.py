@@ -2,14 +2,10 @@ import pytest
 import torch
 from torchvision.ops import box_convert
 
-from _tiny_models import single_thread
 from focus_mm.models.utils import masks_to_boxes_cxcywh
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with single_thread():
-        yield
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 def test_masks_to_boxes():

@@ -1,14 +1,10 @@
 import pytest
 import torch
 
-from _tiny_models import single_thread
 from focus_mm.models.utils import pca_foreground_prior, resize_prior, valid_token_mask
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with single_thread():
-        yield
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 def _tokens(fg: torch.Tensor, dims: int, noise: float = 0.1) -> torch.Tensor:

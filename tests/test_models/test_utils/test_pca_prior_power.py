@@ -2,15 +2,11 @@
 import pytest
 import torch
 
-from _tiny_models import single_thread
 from focus_mm.models.utils.pca_prior import (pca_foreground_prior, power_top_eigenvector, prior_solver,
                                              top_eigenvector)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    with single_thread():
-        yield
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 def _structured_tokens(batch, dims, h, w, seed):
