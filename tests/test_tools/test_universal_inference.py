@@ -40,6 +40,7 @@ def _save(cfg, path, hook=True):
 def _with_tasks(tasks):
     cfg = Config.fromfile(UNIVERSAL)
     cfg.model.decode_head.tasks = tasks
+    cfg.model.neck.tasks = tasks  # the neck's per-task affine indexes the head's list
     return cfg
 
 
