@@ -4,6 +4,7 @@ import inspect
 import os
 import os.path as osp
 import sys
+import tempfile
 from typing import Optional, Sequence
 
 import torch
@@ -100,10 +101,10 @@ def check_work_dir(path: str) -> None:
     """Fail early, with the path, when the output folder cannot be written."""
     try:
         os.makedirs(path, exist_ok=True)
-        probe = osp.join(path, '.write_test')
-        with open(probe, 'w'):
+        # a probe file of its own per process: the ranks of tools/dist_train.sh check the same folder at
+        # once, and a shared probe name let one rank delete the other's file before it did (FileNotFoundError)
+        with tempfile.TemporaryFile(dir=path):
             pass
-        os.remove(probe)
     except OSError as err:
         raise SystemExit(f'cannot write to the output folder {path}: {err.strerror}. '
                          'Choose another with --work-dir / --out.')

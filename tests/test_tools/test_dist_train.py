@@ -1,13 +1,14 @@
 """bash tools/dist_train.sh <mini config> 2: two processes (torchrun, gloo on the CPU) train and checkpoint."""
 import os
-import os.path as osp
 import subprocess
 import sys
+import threading
 
 import pytest
 import torch
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _tools import REPO, load_tool
+
 CONFIG = 'configs/focus/focus_mini_1xb8-300_sod-256x256.py'
 
 
@@ -28,3 +29,30 @@ def test_dist_train_two_processes_on_cpu(tmp_path):
     assert ckpt['meta']['iter'] == 2
     assert any(k.startswith('decode_head.') for k in ckpt['state_dict'])
     assert not any(k.startswith('module.') for k in ckpt['state_dict'])  # unwrapped from DDP
+
+
+def test_ranks_checking_one_work_dir_at_once_do_not_trip_over_each_other(tmp_path):
+    """tools/dist_train.sh starts every rank on the same --work-dir; each checks that it can write there at
+    the same moment. A shared probe file name let one rank delete the other's probe (seen in CI: 'cannot
+    write to the output folder ...: No such file or directory')."""
+    common = load_tool('_common')
+    work = str(tmp_path / 'work')
+    errors = []
+
+    def rank():
+        for _ in range(200):
+            try:
+                common.check_work_dir(work)
+            except SystemExit as err:
+                errors.append(str(err))
+
+    threads = [threading.Thread(target=rank) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert os.listdir(work) == []  # no probe left behind
+    (tmp_path / 'file').write_text('')
+    with pytest.raises(SystemExit, match='cannot write to the output folder .*file/sub'):
+        common.check_work_dir(str(tmp_path / 'file' / 'sub'))  # a file where a folder should be
