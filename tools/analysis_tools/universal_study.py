@@ -16,6 +16,8 @@ Examples:
     python tools/analysis_tools/universal_study.py --seeds 0 --universal-iters 500 --single-iters 100
     python tools/analysis_tools/universal_study.py --seeds 0 1 --only gap           # + train/test gap
     python tools/analysis_tools/universal_study.py --seeds 0 1 --only table         # tables of what exists
+    python tools/analysis_tools/universal_study.py --seeds 0 1 --tag queries-pixel \
+        --universal-options model.neck.tasks=None     # a design variant (own work dirs, same single-task models)
 """
 import argparse
 import importlib.util
@@ -52,7 +54,8 @@ def parse_args():
                         help='extra --cfg-options of the universal model (training and every test), e.g. '
                         'a conditioning design; needs --tag')
     parser.add_argument('--tag', help="the universal work dirs' name suffix "
-                        '(universal_<iters>_<tag>_seed<S>); the single-task models are shared with the untagged study')
+                        '(universal_<iters>_<tag>_seed<S>); the single-task models are shared with the '
+                        'untagged study')
     args = parser.parse_args()
     if args.universal_options and not args.tag:
         parser.error('--universal-options changes the universal model: name the variant with --tag')
