@@ -17,7 +17,7 @@ Examples:
     python tools/analysis_tools/universal_study.py --seeds 0 1 --only gap           # + train/test gap
     python tools/analysis_tools/universal_study.py --seeds 0 1 --only table         # tables of what exists
     python tools/analysis_tools/universal_study.py --seeds 0 1 --tag queries-pixel \
-        --universal-options model.neck.tasks=None     # a design variant (own work dirs, same single-task models)
+        --universal-options model.neck.tasks=None  # a design variant: own work dirs, same single-task models
 """
 import argparse
 import importlib.util
