@@ -75,6 +75,7 @@ class TaskNormAffine(nn.Module):
             raise ValueError(f'TaskNormAffine: {self._task_ids.shape[0]} task ids for a batch of '
                              f'{output.shape[0]}')
         extra = (1, ) * (output.dim() - 2)
-        scale = self.scale(self._task_ids)[:, channels].view(*output.shape[:2], *extra)
-        shift = self.shift(self._task_ids)[:, channels].view(*output.shape[:2], *extra)
+        # only this layer's columns are gathered (B x C), not every layer's (B x all channels) per layer
+        scale = self.scale.weight[self._task_ids, channels].view(*output.shape[:2], *extra)
+        shift = self.shift.weight[self._task_ids, channels].view(*output.shape[:2], *extra)
         return output * (1 + scale.to(output.dtype)) + shift.to(output.dtype)
