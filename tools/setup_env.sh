@@ -7,7 +7,11 @@
 #   FOCUS_VENV   where the virtual environment lives (default: <repo>/.venv)
 #   FOCUS_CACHE  where the built mmcv wheel and the build logs are kept (default: ~/.cache/focus_mm)
 #   PYTHON       the interpreter that creates the venv (default: python3)
-#   FORCE_CUDA=1 build mmcv's CUDA kernels even when torch sees no GPU (needs nvcc)
+#   FORCE_CUDA=1 build mmcv's CUDA kernels even when torch sees no GPU (a CUDA build of torch); they are
+#                built anyway when torch sees a GPU. The toolkit comes from PyPI, pinned to torch's CUDA.
+#   TORCH_CUDA_ARCH_LIST  GPU archs to build for (default: the visible GPUs', else Ampere to Blackwell + PTX)
+#   CUDA_HOME    build with your own CUDA toolkit instead (its version must match torch's CUDA)
+#   MMCV_SDIST   a local mmcv-2.1.0.tar.gz to build from instead of downloading it
 #   TORCH_SPEC   torch/torchvision to install when none (>= 2.1) is there
 #                (default: "torch==2.14.1 torchvision==0.29.1")
 set -euo pipefail
@@ -48,17 +52,11 @@ fi
 "${PY}" -c "import setuptools, sys; v=tuple(int(x) for x in setuptools.__version__.split('.')[:2]); sys.exit(0 if (77,0)<=v<(81,0) else 1)" 2>/dev/null \
   || "${PIP[@]}" install "setuptools>=77,<81" wheel ninja
 
-# 3. mmcv with compiled ops, from the cached wheel or built from the sdist.
-read -r TORCH_VER CUDA_TAG PY_TAG WITH_CUDA < <("$PY" - <<'PYEOF'
-import os, sys, torch
-cuda = torch.version.cuda
-cuda_tag = 'cu' + cuda.replace('.', '') if cuda else 'cpu'
-with_cuda = torch.cuda.is_available() or os.environ.get('FORCE_CUDA', '0') == '1'
-print(torch.__version__.split('+')[0], cuda_tag, f'cp{sys.version_info[0]}{sys.version_info[1]}',
-      'cudaops' if with_cuda else 'cpuops')
-PYEOF
-)
-KEY="mmcv-${MMCV_VERSION}_torch${TORCH_VER}_${CUDA_TAG}_${PY_TAG}_${WITH_CUDA}"
+# 3. mmcv with compiled ops, from the cached wheel or built from the sdist. tools/setup/mmcv_build_plan.py
+#    decides CPU or CUDA ops, the arch list and the toolkit (see its docstring), and names the cache key.
+PLAN="$("$PY" "$REPO/tools/setup/mmcv_build_plan.py" --cache "$CACHE" --mmcv "$MMCV_VERSION")" || exit 1
+WITH_CUDA='' KEY='' CUDA_HOME_BUILD='' ARCH_LIST='' NVCC_VERSION='' TOOLKIT=''
+eval "$(printf '%s\n' "$PLAN" | sed -e 's/^CUDA_HOME=/CUDA_HOME_BUILD=/')"
 WHEEL_DIR="$CACHE/wheels/$KEY"
 
 # The first compiler error, else the last Python exception, else the log's last line.
@@ -80,17 +78,29 @@ if mmcv_ok && [ -f "$VENV/.mmcv_key" ] && [ "$(cat "$VENV/.mmcv_key")" = "$KEY" 
 else
   if ! ls "$WHEEL_DIR"/mmcv-*.whl >/dev/null 2>&1; then
     BUILD_LOG="$CACHE/logs/$KEY.log"
-    log "building mmcv $MMCV_VERSION ($WITH_CUDA) against torch $TORCH_VER; ~12 min on 2 cores, longer under load; log: $BUILD_LOG"
+    if [ "$WITH_CUDA" = cudaops ]; then
+      log "building mmcv $MMCV_VERSION with CUDA kernels for arch $ARCH_LIST, nvcc $NVCC_VERSION ($TOOLKIT);"
+      log "  ~50 min on 2 cores for one arch, ~13 s more per extra arch and .cu file; log: $BUILD_LOG"
+    else
+      log "building mmcv $MMCV_VERSION (CPU ops); ~12 min on 2 cores, longer under load; log: $BUILD_LOG"
+    fi
     SRC="$CACHE/src/$KEY"
     rm -rf "$SRC" && mkdir -p "$SRC"
     (
       set -e
-      "${PIP[@]}" download --no-deps --no-binary :all: --no-build-isolation "mmcv==$MMCV_VERSION" -d "$SRC"
+      if [ -n "${MMCV_SDIST:-}" ]; then cp "$MMCV_SDIST" "$SRC/"  # a machine without the registry
+      else "${PIP[@]}" download --no-deps --no-binary :all: --no-build-isolation "mmcv==$MMCV_VERSION" -d "$SRC"; fi
       tar -xzf "$SRC"/mmcv-"$MMCV_VERSION".tar.gz -C "$SRC"
       cd "$SRC/mmcv-$MMCV_VERSION"
       # Current torch headers need C++20 ("C++20 or later compatible compiler is required to use ATen").
       sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' setup.py
-      if [ "$WITH_CUDA" = cudaops ]; then export FORCE_CUDA=1; else unset FORCE_CUDA; fi
+      if [ "$WITH_CUDA" = cudaops ]; then
+        # Only the planned toolkit: a system nvcc on PATH of another version must not enter the build.
+        export FORCE_CUDA=1 CUDA_HOME="$CUDA_HOME_BUILD" TORCH_CUDA_ARCH_LIST="$ARCH_LIST"
+        export PATH="$CUDA_HOME/bin:$PATH"
+      else
+        unset FORCE_CUDA
+      fi
       MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" "$PY" -m pip wheel --no-build-isolation --no-deps -v . -w "$SRC/dist"
       mkdir -p "$WHEEL_DIR"
       cp "$SRC"/dist/mmcv-*.whl "$WHEEL_DIR"/
