@@ -3,7 +3,7 @@
 # size. A mixin: configs/focus/authors_compat/*.py put it beside a training config and apply these values
 # (mmengine cannot merge two bases that define the same keys, hence the `authors_compat_` names).
 # Not for training: our geometry, edge prior and decision rule stay the defaults there. Every difference
-# is listed in docs/design.md ("The authors' code and this project").
+# is listed in docs/advanced_guides/authors_code.md.
 authors_compat_model = dict(
     # their edge input: per-channel Canny of the normalised image x 255, BGR, in [0, 1]; computed from
     # the normalised, padded batch, so the pipeline below has no EdgePrior

@@ -2,7 +2,7 @@
 # the ground queries and the pixel decoder's encoder tokens get a learned per-task offset, and the edge
 # ResNet's batch norms a per-task scale and shift (neck.tasks: where the tasks' gradients conflict), chosen
 # by each sample's task, so one batch mixes tasks. 1,500 iterations = the compute of the five single-task mini
-# configs (300 iterations each). docs/universal.md compares them.
+# configs (300 iterations each). docs/results/universal.md compares them.
 _base_ = [
     '../_base_/models/focus_mini.py', '../_base_/datasets/mini_all.py',
     '../_base_/schedules/schedule_mini.py', '../_base_/default_runtime.py'

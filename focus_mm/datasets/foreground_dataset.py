@@ -98,7 +98,7 @@ class ForegroundDataset(BaseSegDataset):
         if is_local and not osp.isdir(folder):
             raise FileNotFoundError(
                 f'{type(self).__name__} ({self.dataset_name}): the {role} folder {folder!r} does not exist. '
-                'Check `data_root` / `data_prefix` against docs/dataset_prepare.md.')
+                'Check `data_root` / `data_prefix` against docs/user_guides/dataset_prepare.md.')
         # mmengine's suffix filter is case-sensitive: list everything, match the suffix in any case.
         names = fileio.list_dir_or_file(
             folder, list_dir=False, recursive=True, backend_args=self.backend_args)
@@ -144,7 +144,7 @@ class ForegroundDataset(BaseSegDataset):
             raise FileNotFoundError(
                 f'{type(self).__name__} ({self.dataset_name}): no image ending in {self.img_suffix} under '
                 f'{img_dir!r}' + (f' matching {self.name_filter}' if self.name_filter else '') +
-                '. Check the folder layout against docs/dataset_prepare.md.')
+                '. Check the folder layout against docs/user_guides/dataset_prepare.md.')
         masks = {}
         for mask_name in self._list_files(ann_dir, self.seg_map_suffix, 'mask'):
             suffix = _matching_suffix(mask_name, self.seg_map_suffix)

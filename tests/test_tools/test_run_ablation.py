@@ -2,7 +2,7 @@
 
 Training and testing are the real tools/train.py and tools/test.py in subprocesses; here ``_run`` is
 replaced by a fake that writes what they would (a checkpoint, ``last_checkpoint``, the metrics JSON), so
-the runner's own logic is tested in seconds. The real run is the mini table of docs/ablations.md.
+the runner's own logic is tested in seconds. The real run is the mini table of docs/results/ablations.md.
 """
 import csv
 import json

@@ -7,7 +7,7 @@ in opposite directions (they conflict: a step for one undoes part of a step for 
 PCGrad, Yu et al. 2020, acts on), ~0 means they are unrelated, > 0 that they help each other. The norms say
 how strongly each task still pulls; the cosine between two halves of one task's images is the scale to
 read them against (two gradients of the same task agree that much with this many images).
-docs/universal.md reads the study's checkpoints with it.
+docs/results/universal.md reads the study's checkpoints with it.
 
 Example:
     python tools/analysis_tools/task_gradients.py \

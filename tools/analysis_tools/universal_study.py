@@ -1,11 +1,11 @@
-"""The universal-vs-single-task study on the mini-benchmark (docs/universal.md), end to end.
+"""The universal-vs-single-task study on the mini-benchmark (docs/results/universal.md), end to end.
 
 For each seed: train the universal mini model and the five single-task mini models (same total
 iterations; validation during training is skipped, the tests below replace it), test the universal
 checkpoint on the five test sets under every task (``tools/test.py --task T``: the diagonal is each set's
 own task, the rest the wrong-task rows), test each single-task model on its test set, score the trivial
 baselines, score every model on its training images too (the train/test gap: ``gap``), and print the
-tables (markdown) that docs/universal.md shows. Every step is skipped when its
+tables (markdown) that docs/results/universal.md shows. Every step is skipped when its
 output exists, so a study can be run in parts (e.g. two processes: ``--only universal wrong`` and
 ``--only single baselines``) and resumed; ``--only table`` prints what exists. Training saves a checkpoint
 every ``--checkpoint-interval`` iterations and always starts with ``tools/train.py --resume``, so a run

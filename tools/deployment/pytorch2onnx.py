@@ -13,7 +13,7 @@ Without CHECKPOINT the model has random weights (for trying the path; parity hol
 ``--shape`` is the input size of the graph (default: the config's ``crop_size``); use a multiple of 32
 (the data preprocessor's padding unit) to match the PyTorch backend on images of that size.
 ``--dynamic`` asks for a dynamic batch, height and width and checks the parity at another size and
-batch; the tracer turns shape-derived values into constants (docs/deployment.md says which), and when the
+batch; the tracer turns shape-derived values into constants (docs/user_guides/deployment.md says which), and when the
 graph does not follow another height/width the tool re-exports it with a dynamic batch only, saying so.
 A graph of fixed size takes only that size: ``FocusInferencer`` resizes every image to it.
 A universal checkpoint is exported one task at a time (``--task cod``: a graph has no task input); the
@@ -35,7 +35,7 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # tools/ for _common
 from _common import add_cfg_options, load_config  # noqa: E402  (also puts this repository first on sys.path)
 
-# Parity targets of docs/deployment.md: beyond them the export is reported as failed.
+# Parity targets of docs/user_guides/deployment.md: beyond them the export is reported as failed.
 MAX_LOGIT_DIFF = 1e-4
 MIN_MASK_AGREEMENT = 0.999
 
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
                   f'{str(err).splitlines()[0][:300]}')
         if not follows:
             print('[pytorch2onnx] --dynamic: height/width cannot be dynamic (shape-derived values became '
-                  'constants, see docs/deployment.md); exporting with a dynamic batch and a fixed size')
+                  'constants, see docs/user_guides/deployment.md); exporting with a dynamic batch and a fixed size')
             names = export_onnx(model, args.out, shape, batch_size=args.batch_size, dynamic_batch=True,
                                 opset_version=args.opset)
             kind = 'dynamic batch, fixed size'
@@ -169,7 +169,7 @@ def main(argv=None) -> int:
             print(f'[pytorch2onnx] int8 against float PyTorch: max |logit diff| '
                   f'{parity["max_abs_diff"]:.3f}, equal mask pixels {parity["mask_agreement"]:.3%} '
                   '(no target: quantisation changes values; '
-                  'measure its accuracy on data, docs/deployment.md)')
+                  'measure its accuracy on data, docs/user_guides/deployment.md)')
     return 0 if ok else 1
 
 

@@ -14,7 +14,7 @@ prior. It is taken from ``--final-norm-from`` (a DINOv2 checkpoint, mmpretrain o
 or, without it, set to the identity affine (weight 1, bias 0).
 
 What the conversion reproduces: the weights, key for key (the check above). Not, by itself, the
-predictions: our model differs from theirs in behaviour as well (docs/design.md lists every difference).
+predictions: our model differs from theirs in behaviour as well (docs/advanced_guides/authors_code.md lists every difference).
 To predict what their model predicts, evaluate the converted file with its authors-compatible config,
 ``configs/focus/authors_compat/focus_{large,giant}_{cod,sod,sd,dbd,fd}_authors-compat.py``::
 

@@ -1,6 +1,6 @@
 # Camouflaged object detection (COD). Train: CAMO-TR (1,000) + COD10K-TR camouflaged images (3,040).
 # Val: CAMO-TE. Test: CAMO-TE, COD10K-TE, CHAMELEON, NC4K in one run, reported per set
-# (`<set>/Sm` ...). Layouts and downloads: docs/dataset_prepare.md.
+# (`<set>/Sm` ...). Layouts and downloads: docs/user_guides/dataset_prepare.md.
 _base_ = ['./foreground_pipelines.py']
 data_root = 'data'
 camo_train = dict(

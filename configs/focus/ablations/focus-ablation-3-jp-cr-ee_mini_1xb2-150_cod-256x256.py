@@ -8,7 +8,7 @@ focus-ablation-3-jp-cr-ee_dinov2-l_1xb2-10k_cod-512x512.py), with what a CPU and
 - M0 stays off in every mini row, as in the mini model: from random weights the prior is noise;
 - the paper's ablation batch size 2, 150 iterations, seed 0, the mini COD test set (20 images).
 The mini numbers show that each switch trains and is measured end to end; they do not reproduce the
-paper's effects (see docs/ablations.md).
+paper's effects (see docs/results/ablations.md).
 """
 _base_ = ['../focus_mini_1xb8-300_cod-256x256.py']
 max_iters = 150
