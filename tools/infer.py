@@ -71,19 +71,6 @@ def collect_inputs(spec: str) -> list:
     return paths
 
 
-def overlay(image: np.ndarray, mask: np.ndarray, alpha: float, rows: int = 256) -> np.ndarray:
-    """Tint the foreground of a BGR image red and draw its outline (row strips: small temporaries)."""
-    tinted = image.copy()
-    red = np.array([0, 0, 255], np.float32) * np.float32(alpha)
-    for top in range(0, image.shape[0], rows):
-        fg = mask[top:top + rows].astype(bool)
-        strip = tinted[top:top + rows]
-        strip[fg] = (strip[fg].astype(np.float32) * np.float32(1 - alpha) + red).astype(np.uint8)
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    cv2.drawContours(tinted, contours, -1, (0, 255, 255), 1)
-    return tinted
-
-
 def unique_stem(path: str, used: set) -> str:
     """The file name without suffix, made unique when two inputs share it (a.jpg, a.png)."""
     stem = osp.splitext(osp.basename(path))[0]
@@ -108,6 +95,7 @@ def main():
     from focus_mm.apis.inferencer import NonFiniteOutputError
     from focus_mm.datasets.image_io import read_image
     from focus_mm.datasets.mask_io import probability_to_uint8
+    from focus_mm.utils import overlay_mask
     try:
         inferencer = FocusInferencer(args.config, args.checkpoint, device=args.device,
                                      batch_size=args.batch_size, backend=args.backend, task=args.task)
@@ -128,7 +116,7 @@ def main():
         ok = cv2.imwrite(out + '_mask.png', result.mask * np.uint8(255))
         ok &= cv2.imwrite(out + '_prob.png', probability_to_uint8(result.prob))
         result.prob = None  # the float map is the largest array: free it before the overlay
-        ok &= cv2.imwrite(out + '_overlay.png', overlay(image, result.mask, args.alpha))
+        ok &= cv2.imwrite(out + '_overlay.png', overlay_mask(image, result.mask, args.alpha))
         if not ok:
             raise SystemExit(f'could not write the outputs for {path} into {args.out_dir}')
         written.append(path)
