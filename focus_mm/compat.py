@@ -20,6 +20,12 @@ exists and what upstream fixed it, so it can be dropped when the pins move.
   ``PKG2PROJECT`` table; focus_mm is added to it, and for focus_mm the package folder is the imported
   module's (mmengine asks the distribution's location, which is site-packages, not the source tree,
   for an editable install).
+- Deformable attention in bfloat16. mmcv 2.1's CUDA kernel of ``MultiScaleDeformableAttention`` is
+  compiled for half, float and double only (``AT_DISPATCH_FLOATING_TYPES_AND_HALF``), so a bf16 AMP run
+  stops with ``"ms_deform_attn_forward_cuda" not implemented for 'BFloat16'`` (open-mmlab/mmcv#2878, open;
+  no mmcv release dispatches bf16). The module's call of the kernel is routed through
+  :class:`MSDAFunctionBF16AsFloat32`, which runs bf16 inputs in float32 and returns bf16; other dtypes go
+  to mmcv's function unchanged.
 """
 import importlib.util
 import io
@@ -416,6 +422,39 @@ def _patch_package_configs() -> None:
     config_module.get_installed_path = get_installed_path
 
 
+# --------------------------------------------------------------------------------------------------
+# 4. mmcv's MSDA CUDA kernel has no bfloat16 (open-mmlab/mmcv#2878): bf16 inputs run in float32.
+# --------------------------------------------------------------------------------------------------
+class MSDAFunctionBF16AsFloat32:
+    """Stands in for ``MultiScaleDeformableAttnFunction`` where ``MultiScaleDeformableAttention`` calls it.
+
+    ``apply`` takes the same arguments as mmcv's function. A bfloat16 ``value`` is cast to float32 with the
+    sampling locations and attention weights, the kernel runs in float32 and the output is cast back to
+    bfloat16 (autograd casts the gradients the same way); any other dtype calls mmcv's function as it is.
+    """
+
+    #: mmcv's ``MultiScaleDeformableAttnFunction`` (set by the patch).
+    function = None
+
+    @classmethod
+    def apply(cls, value, spatial_shapes, level_start_index, sampling_locations, attention_weights,
+              im2col_step):
+        if value.dtype != torch.bfloat16:
+            return cls.function.apply(value, spatial_shapes, level_start_index, sampling_locations,
+                                      attention_weights, im2col_step)
+        out = cls.function.apply(value.float(), spatial_shapes, level_start_index, sampling_locations.float(),
+                                 attention_weights.float(), im2col_step)
+        return out.to(value.dtype)
+
+
+def _patch_msda_bf16() -> None:
+    import mmcv.ops.multi_scale_deform_attn as msda
+
+    if msda.MultiScaleDeformableAttnFunction is not MSDAFunctionBF16AsFloat32:
+        MSDAFunctionBF16AsFloat32.function = msda.MultiScaleDeformableAttnFunction
+        msda.MultiScaleDeformableAttnFunction = MSDAFunctionBF16AsFloat32
+
+
 def apply() -> None:
     """Apply every workaround once."""
     global _PATCHED
@@ -424,6 +463,7 @@ def apply() -> None:
     _patch_checkpoint_loader()
     _patch_cpu_distributed()
     _patch_package_configs()
+    _patch_msda_bf16()
     _PATCHED = True
 
 
