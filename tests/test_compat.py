@@ -105,7 +105,8 @@ def test_msda_bf16_runs_mmcv_function_in_float32(monkeypatch):
     out = MSDAFunctionBF16AsFloat32.apply(value, shapes, start, loc, weights, 64)
     assert seen == [(torch.float32, torch.float32, torch.float32)]
     assert out.dtype == torch.bfloat16 and out.shape == (2, 7, 8)
-    expected = msda.multi_scale_deformable_attn_pytorch(value.double(), shapes, loc.double(), weights.double())
+    expected = msda.multi_scale_deformable_attn_pytorch(value.double(), shapes, loc.double(),
+                                                        weights.double())
     torch.testing.assert_close(out.double(), expected, rtol=1e-2, atol=1e-2)
     out.float().sum().backward()
     assert value.grad.dtype == torch.bfloat16 and value.grad.abs().sum() > 0

@@ -1,4 +1,4 @@
-"""FocusPixelDecoder on the GPU (mmcv's MSDA CUDA kernel) against the same weights on the CPU (PyTorch path)."""
+"""FocusPixelDecoder on the GPU (MSDA CUDA kernel) against the same weights on the CPU (PyTorch path)."""
 import math
 
 import torch
