@@ -58,8 +58,9 @@ class VideoStats:
     def summary(self) -> str:
         end_to_end = self.decoded / self.seconds if self.seconds > 0 else 0.0
         model = self.decoded / self.model_seconds if self.model_seconds > 0 else 0.0
-        text = (f'{self.frames} frames of {self.width}x{self.height} at {self.fps:g} fps in {self.seconds:.1f} s: '
-                f'{end_to_end:.2f} frames per second end to end, {model:.2f} in the model')
+        text = (f'{self.frames} frames of {self.width}x{self.height} at {self.fps:g} fps in '
+                f'{self.seconds:.1f} s: {end_to_end:.2f} frames per second end to end, '
+                f'{model:.2f} in the model')
         if self.failed:
             text += (f'; {self.failed} frame(s) could not be decoded and were replaced by the previous '
                      'output frame')

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO, scene
+from _demo_models import REPO, scene
 
 WIDTH, HEIGHT, FPS, SECONDS = 112, 80, 10, 3
 
@@ -55,8 +55,8 @@ def test_video_demo_keeps_frame_count_size_and_rate(tiny_model, three_second_vid
 
     config, checkpoint = tiny_model
     out, mask_out = str(tmp_path / 'overlay.mp4'), str(tmp_path / 'mask.avi')
-    proc = subprocess.run([sys.executable, osp.join(REPO, 'demo', 'video_demo.py'), three_second_video, config,
-                           checkpoint, '--out', out, '--mask-out', mask_out, '--threads', '1'],
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'demo', 'video_demo.py'), three_second_video,
+                           config, checkpoint, '--out', out, '--mask-out', mask_out, '--threads', '1'],
                           cwd=REPO, capture_output=True, text=True, timeout=300)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log
