@@ -19,7 +19,9 @@
 #   FOCUS_VENV     the venv, created with --system-site-packages (default work_dirs/gpu_venv)
 #   FOCUS_CACHE    mmcv wheel cache and build logs (default work_dirs/gpu_cache)
 #   CUDA_HOME      the toolkit to build with (default: the nvcc on PATH's, else /usr/local/cuda)
-#   BUILD_TIMEOUT / TEST_TIMEOUT / BENCH_TIMEOUT  seconds per stage (default 420 / 150 / 240)
+#   BUILD_TIMEOUT / TEST_TIMEOUT / BENCH_TIMEOUT  seconds per stage (default 400 / 120 / 150)
+#   GPU_CHECK_DEADLINE  seconds for the whole check (default 570): a stage gets at most what is left, so the
+#                  JSON is written before a 10-minute limit of the caller stops the run
 #   GPU_CHECK_DRY_RUN=1  check the machine and the wheel folder only (no install, no GPU needed)
 set -uo pipefail
 
@@ -41,10 +43,17 @@ log() { printf '[gpu_check +%ss] %s\n' "$(($(date +%s) - START))" "$*" >&2; }
 
 # stage NAME TIMEOUT CMD...: run, log to OUT/NAME.log, record "name rc seconds" for the JSON.
 stage() {
-  local name=$1 limit=$2 t0 rc
+  local name=$1 limit=$2 t0 rc left
   shift 2
   t0=$(date +%s)
-  log "$name ..."
+  left=$((${GPU_CHECK_DEADLINE:-570} - (t0 - START)))
+  if [ "$left" -lt 10 ]; then
+    log "$name skipped: the check's deadline (GPU_CHECK_DEADLINE) is reached"
+    printf '%s\t124\t0\n' "$name" >>"$STAGES"
+    return 124
+  fi
+  [ "$limit" -le "$left" ] || limit=$left
+  log "$name (at most ${limit}s) ..."
   # bash -c: the command may be one of the (exported) functions below
   timeout "$limit" bash -c '"$@"' _ "$@" >"$OUT/$name.log" 2>&1
   rc=$?
@@ -107,7 +116,7 @@ install_stack() {
   cat "$REPO/setup.cfg" "$REPO/tools/setup_env.sh" | sha1sum | cut -c1-40 >"$FOCUS_VENV/.focus_deps_stamp"
 }
 export -f install_stack
-stage install 300 install_stack || exit 1
+stage install 90 install_stack || exit 1
 
 # mmcv's CUDA kernels for this GPU only (tools/setup_env.sh: arch list of the visible GPU, MAX_JOBS = cores).
 if [ -z "${CUDA_HOME:-}" ]; then
@@ -116,13 +125,13 @@ if [ -z "${CUDA_HOME:-}" ]; then
 fi
 export CUDA_HOME
 log "building mmcv with CUDA_HOME=${CUDA_HOME:-<unset: toolkit from the registry, needs network>}, $(nproc) jobs"
-stage build_mmcv "${BUILD_TIMEOUT:-420}" env PIP_NO_INDEX=1 PIP_FIND_LINKS="$WHEELS" MMCV_SDIST="$WHEELS/mmcv-2.1.0.tar.gz" \
+stage build_mmcv "${BUILD_TIMEOUT:-400}" env PIP_NO_INDEX=1 PIP_FIND_LINKS="$WHEELS" MMCV_SDIST="$WHEELS/mmcv-2.1.0.tar.gz" \
   MAX_JOBS="$(nproc)" bash "$REPO/tools/setup_env.sh" || exit 1
 VPY="$FOCUS_VENV/bin/python"
 cd "$REPO" || exit 1
 
-stage cuda_tests "${TEST_TIMEOUT:-150}" "$VPY" -m pytest -q -p no:cacheprovider -m cuda tests/test_cuda -rs -s \
+stage cuda_tests "${TEST_TIMEOUT:-120}" "$VPY" -m pytest -q -p no:cacheprovider -m cuda tests/test_cuda -rs -s \
   --junitxml="$OUT/cuda_tests.xml"
-stage benchmark "${BENCH_TIMEOUT:-240}" "$VPY" tools/analysis_tools/gpu_benchmark.py --iters 3 --warmup 1 \
+stage benchmark "${BENCH_TIMEOUT:-150}" "$VPY" tools/analysis_tools/gpu_benchmark.py --iters 3 --warmup 1 \
   --json "$OUT/benchmark.json"
 exit 0

@@ -48,7 +48,7 @@ def test_kernel_matches_pytorch_reference(dtype):
     errors = {'output': rel_error(out, ref)}
     errors.update({f'grad {name}': rel_error(c.grad, r.grad)
                    for name, c, r in zip(('value', 'locations', 'weights'), cuda_in, ref_in)})
-    print(dtype, {k: f'{v:.2e}' for k, v in errors.items()})
+    print(f'MSDA {dtype}:', {k: f'{v:.2e}' for k, v in errors.items()})
     assert errors['output'] < out_tol, errors
     assert all(err < grad_tol for name, err in errors.items() if name != 'output'), errors
     assert all(c.grad.dtype == c.dtype for c in cuda_in)

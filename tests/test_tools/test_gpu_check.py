@@ -102,6 +102,10 @@ def test_gpu_check_dry_run_checks_the_machine_and_the_folder(tmp_path):
     log = (tmp_path / 'missing' / 'compiled_packages.log').read_text()
     assert 'gpu_check_wheels.sh --binary not-a-package-on-this-machine' in log
 
+    proc, report = _gpu_check(wheels, tmp_path / 'late', GPU_CHECK_DEADLINE='5')
+    assert proc.returncode == 1 and report['stages'] == [{'stage': 'machine', 'exit_code': 124, 'seconds': 0,
+                                                          'timed_out': True}]
+
     os.remove(wheels / 'mmcv-2.1.0.tar.gz')
     proc, report = _gpu_check(wheels, tmp_path / 'incomplete')
     assert proc.returncode == 1 and report['stages'][-1]['stage'] == 'wheels'
@@ -118,6 +122,8 @@ def test_report_gathers_stages_tests_and_benchmark(tmp_path):
         '<testcase classname="a" name="t3" time="0"><skipped message="slow"/></testcase>'
         '</testsuite></testsuites>')
     (tmp_path / 'benchmark.json').write_text(json.dumps({'models': {}}))
+    (tmp_path / 'cuda_tests.log').write_text(
+        'tests/test_cuda/test_cuda_focus_l.py FOCUS-L 512x512 bf16 forward on H200: peak 2100 MiB\n.\n')
     result = report_tool.report(str(tmp_path), total_s=353)
     assert not result['ok'] and result['stages'][1] == {'stage': 'build_mmcv', 'exit_code': 0, 'seconds': 301,
                                                         'timed_out': False}
@@ -125,6 +131,7 @@ def test_report_gathers_stages_tests_and_benchmark(tmp_path):
     assert (tests['passed'], tests['failures'], tests['skipped']) == (1, 1, 1)
     assert tests['cases'][1]['message'] == 'assert 0.1 < 0.01'
     assert result['benchmark'] == {'models': {}}
+    assert result['cuda_test_prints'] == ['FOCUS-L 512x512 bf16 forward on H200: peak 2100 MiB']
 
 
 @pytest.mark.usefixtures('one_thread')

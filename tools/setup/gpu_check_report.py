@@ -4,8 +4,9 @@
         --total-s 512
 
 Reads ``stages.tsv`` (stage, exit code, seconds), ``machine.log``, ``cuda_tests.xml`` (pytest's JUnit
-report: passed / failed / skipped and each failure's message), ``benchmark.json`` and the mmcv build log's
-location; a missing file leaves its entry out. Standard library only (runs on the machine's Python).
+report: passed / failed / skipped and each failure's message), the lines the tests print
+(``cuda_tests.log``: peak memory, AMP losses, kernel errors), ``benchmark.json`` and the mmcv build logs'
+locations; a missing file leaves its entry out. Standard library only (runs on the machine's Python).
 """
 import argparse
 import json
@@ -44,6 +45,16 @@ def read_junit(path: str) -> dict:
     return counts
 
 
+def _printed(lines, keys=('FOCUS-L ', 'MSDA ', 'float16: ', 'bfloat16: ')) -> list:
+    """The tests' own lines (``-q -s`` puts them after the progress dots of their file)."""
+    found = []
+    for line in lines:
+        starts = [line.find(key) for key in keys if key in line]
+        if starts:
+            found.append(line[min(starts):].strip())
+    return found[:50]
+
+
 def report(out: str, wheels: str = '', total_s: int = 0) -> dict:
     result = {'date_utc': time.strftime('%Y-%m-%d %H:%M', time.gmtime()), 'total_s': total_s,
               'wheels': wheels, 'stages': read_stages(osp.join(out, 'stages.tsv'))}
@@ -54,6 +65,9 @@ def report(out: str, wheels: str = '', total_s: int = 0) -> dict:
     junit = osp.join(out, 'cuda_tests.xml')
     if osp.isfile(junit):
         result['cuda_tests'] = read_junit(junit)
+    test_log = osp.join(out, 'cuda_tests.log')
+    if osp.isfile(test_log):  # what the tests print (-s): peak memory, AMP losses, MSDA errors
+        result['cuda_test_prints'] = _printed(open(test_log, errors='replace').read().splitlines())
     bench = osp.join(out, 'benchmark.json')
     if osp.isfile(bench):
         result['benchmark'] = json.load(open(bench))
