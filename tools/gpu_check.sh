@@ -130,8 +130,11 @@ stage build_mmcv "${BUILD_TIMEOUT:-400}" env PIP_NO_INDEX=1 PIP_FIND_LINKS="$WHE
 VPY="$FOCUS_VENV/bin/python"
 cd "$REPO" || exit 1
 
-stage cuda_tests "${TEST_TIMEOUT:-120}" "$VPY" -m pytest -q -p no:cacheprovider -m cuda tests/test_cuda -rs -s \
-  --junitxml="$OUT/cuda_tests.xml"
+# The quick cuda tests, the benchmark, then the slow one (dist_train.sh) with the time that is left.
+stage cuda_tests "${TEST_TIMEOUT:-120}" "$VPY" -m pytest -q -p no:cacheprovider -m "cuda and not slow" \
+  tests/test_cuda -rs -s --junitxml="$OUT/cuda_tests.xml"
 stage benchmark "${BENCH_TIMEOUT:-150}" "$VPY" tools/analysis_tools/gpu_benchmark.py --iters 3 --warmup 1 \
   --json "$OUT/benchmark.json"
+stage cuda_tests_slow "${TEST_TIMEOUT:-120}" "$VPY" -m pytest -q -p no:cacheprovider -m "cuda and slow" \
+  tests/test_cuda -rs -s --junitxml="$OUT/cuda_tests_slow.xml"
 exit 0

@@ -3,10 +3,10 @@
     python tools/setup/gpu_check_report.py --out work_dirs/gpu_check --wheels work_dirs/gpu_wheels \
         --total-s 512
 
-Reads ``stages.tsv`` (stage, exit code, seconds), ``machine.log``, ``cuda_tests.xml`` (pytest's JUnit
-report: passed / failed / skipped and each failure's message), the lines the tests print
-(``cuda_tests.log``: peak memory, AMP losses, kernel errors), ``benchmark.json`` and the mmcv build logs'
-locations; a missing file leaves its entry out. Standard library only (runs on the machine's Python).
+Reads ``stages.tsv`` (stage, exit code, seconds), ``machine.log``, ``cuda_tests.xml`` and
+``cuda_tests_slow.xml`` (pytest's JUnit reports: passed / failed / skipped and each failure's message),
+the lines the tests print (``cuda_tests.log``: peak memory, AMP losses, kernel errors), ``benchmark.json``
+and the mmcv build logs' locations; a missing file leaves its entry out. Standard library only (runs on the machine's Python).
 """
 import argparse
 import json
@@ -62,9 +62,10 @@ def report(out: str, wheels: str = '', total_s: int = 0) -> dict:
     machine = osp.join(out, 'machine.log')
     if osp.isfile(machine):
         result['machine'] = open(machine).read().strip().splitlines()
-    junit = osp.join(out, 'cuda_tests.xml')
-    if osp.isfile(junit):
-        result['cuda_tests'] = read_junit(junit)
+    for name in ('cuda_tests', 'cuda_tests_slow'):
+        junit = osp.join(out, f'{name}.xml')
+        if osp.isfile(junit):
+            result[name] = read_junit(junit)
     test_log = osp.join(out, 'cuda_tests.log')
     if osp.isfile(test_log):  # what the tests print (-s): peak memory, AMP losses, MSDA errors
         result['cuda_test_prints'] = _printed(open(test_log, errors='replace').read().splitlines())
