@@ -6,7 +6,8 @@
 Reads ``stages.tsv`` (stage, exit code, seconds), ``machine.log``, ``cuda_tests.xml`` and
 ``cuda_tests_slow.xml`` (pytest's JUnit reports: passed / failed / skipped and each failure's message),
 the lines the tests print (``cuda_tests.log``: peak memory, AMP losses, kernel errors), ``benchmark.json``
-and the mmcv build logs' locations; a missing file leaves its entry out. Standard library only (runs on the machine's Python).
+and the mmcv build logs' locations; a missing file leaves its entry out. Standard library only (runs on
+the machine's Python).
 """
 import argparse
 import json
