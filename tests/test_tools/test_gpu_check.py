@@ -162,3 +162,21 @@ def test_cuda_tests_are_collected_and_skip_with_a_reason():
     assert 'needs a CUDA GPU' in proc.stdout
     skipped = int(proc.stdout.strip().splitlines()[-1].split(' skipped')[0].split()[-1])
     assert skipped >= 9 and ' passed' not in proc.stdout.splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_train_step_memory_runs_each_variant_in_a_fresh_process(tmp_path):
+    """tools/analysis_tools/train_step_memory.py on the mini config at 64 x 80: both variants, same loss."""
+    out = tmp_path / 'memory.json'
+    proc = subprocess.run([sys.executable, 'tools/analysis_tools/train_step_memory.py', MINI, '--shape', '64',
+                           '80', '--batch-size', '2', '--threads', '1', '--json', str(out)], cwd=REPO,
+                          capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, PYTHONPATH=REPO))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    plain, cp = json.load(open(out))
+    assert (plain['variant'], cp['variant']) == ('plain', 'cp')
+    assert cp['cfg_options'] == {'model.backbone.with_cp': True, 'model.neck.with_cp': True}
+    assert plain['loss'] == pytest.approx(cp['loss'], rel=1e-5) and plain['loss_finite']
+    assert plain['peak_mb'] > plain['model_mb'] > 0 and plain['input'] == [2, 6, 64, 80]
+    assert plain['param_state_mb'] == pytest.approx(plain['trainable_params'] * 12 / 2**20)
+    assert 'cp / plain: peak' in proc.stdout
