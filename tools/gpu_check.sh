@@ -125,7 +125,9 @@ if [ -z "${CUDA_HOME:-}" ]; then
 fi
 export CUDA_HOME
 log "building mmcv with CUDA_HOME=${CUDA_HOME:-<unset: toolkit from the registry, needs network>}, $(nproc) jobs"
-stage build_mmcv "${BUILD_TIMEOUT:-400}" env PIP_NO_INDEX=1 PIP_FIND_LINKS="$WHEELS" MMCV_SDIST="$WHEELS/mmcv-2.1.0.tar.gz" \
+# The venv's bin/ first: torch builds in parallel (MAX_JOBS) only when `ninja` runs from PATH, and the
+# machine may have none besides the venv's.
+stage build_mmcv "${BUILD_TIMEOUT:-400}" env PATH="$FOCUS_VENV/bin:$PATH" PIP_NO_INDEX=1 PIP_FIND_LINKS="$WHEELS" MMCV_SDIST="$WHEELS/mmcv-2.1.0.tar.gz" \
   MAX_JOBS="$(nproc)" bash "$REPO/tools/setup_env.sh" || exit 1
 VPY="$FOCUS_VENV/bin/python"
 cd "$REPO" || exit 1
