@@ -225,14 +225,15 @@ def test_jp_off_trains_on_the_foreground_only():
         samples.append(sample)
     targets = head._build_targets(samples, torch.device('cpu'))
     assert targets[0]['labels'].tolist() == [0] and targets[1]['labels'].tolist() == []
-    assert head.class_weight.tolist() == [1.0, pytest.approx(0.1)]
+    assert head.loss_cls.class_weight(2).tolist() == [1.0, pytest.approx(0.1)]
     feats = [torch.randn(2, 8, 64 // s, 64 // s) for s in (4, 8, 16, 32)]
     outputs = head(feats)
     matches = [head.match(outputs[0][-1][b], outputs[1][-1][b], t) for b, t in enumerate(targets)]
     assert [m[0].tolist() for m in matches] == [[0], []]
     losses = head.loss_by_feat(outputs, samples)
     labels = torch.tensor([[0], [1]])  # foreground; no-object for the image without foreground
-    expected_cls = F.cross_entropy(outputs[0][-1].transpose(1, 2), labels, head.class_weight)
+    expected_cls = F.cross_entropy(outputs[0][-1].transpose(1, 2), labels,
+                                   head.loss_cls.class_weight(2))
     assert torch.allclose(losses['loss_cls'], expected_cls)
 
 

@@ -199,7 +199,7 @@ class FocusInferencer:
                 yield self._from_sample(item, source)
             elif item[0].shape[1] == 1:  # one logit map: the lean path
                 yield self._full_size(item[0], item[1].metainfo, source)
-            else:  # e.g. decision_rule='authors_merge' (2 maps): the model's own postprocessing
+            else:  # e.g. decision_rule='scored_pair_merge' (2 maps): the model's own postprocessing
                 with torch.no_grad():
                     sample = self.model.postprocess_result(item[0], [item[1]])[0]
                 yield self._from_sample(sample, source)

@@ -15,17 +15,17 @@ or, without it, set to the identity affine (weight 1, bias 0).
 
 What the conversion reproduces: the weights, key for key (the check above). Not, by itself, the
 predictions: our model differs from theirs in behaviour as well (docs/advanced_guides/authors_code.md lists every difference).
-To predict what their model predicts, evaluate the converted file with its authors-compatible config,
-``configs/focus/authors_compat/focus_{large,giant}_{cod,sod,sd,dbd,fd}_authors-compat.py``::
+To predict what their model predicts, evaluate the converted file with its converted-checkpoint config,
+``configs/focus/converted_checkpoints/focus_{large,giant}_{cod,sod,sd,dbd,fd}.py``::
 
-    python tools/test.py configs/focus/authors_compat/focus_large_sod_authors-compat.py focus_dinov2-l_sod.pth
+    python tools/test.py configs/focus/converted_checkpoints/focus_large_sod.py focus_dinov2-l_sod.pth
 
 It sets, on top of the training config of the same size and task: their token geometry
-(``backbone.token_geometry='authors'``: the input cropped to a multiple of 14, 36 x 36 tokens at 512,
+(``backbone.token_geometry='stretched'``: the input cropped to a multiple of 14, 36 x 36 tokens at 512,
 and the token grid stretched over the image by the adapter), their edge input
-(``data_preprocessor.edge_input='authors'``: per-channel Canny of the normalised image x 255, BGR, in
+(``data_preprocessor.edge_input='preprocessor'``: per-channel Canny of the normalised image x 255, BGR, in
 [0, 1]), no M0 prior (``decode_head.prior_index=None``: they compute none at test time), their binary
-decision rule (``test_cfg.decision_rule='authors_merge'``, their evaluator's ``_merge_mask``) and their
+decision rule (``test_cfg.decision_rule='scored_pair_merge'``, their evaluator's ``_merge_mask``) and their
 test loader's PIL decoding and resizing. The training configs (ours: padded geometry, our edge prior, M0,
 the joint rule) give other predictions from the same weights at any side that is not a multiple of 14
 (512 included), and everywhere through the edge branch, which was trained on their edge input.
@@ -362,7 +362,7 @@ def main(argv=None) -> int:
                 dropped=len(report['dropped']), filled=list(report['filled']))
     torch.save(dict(state_dict=converted, meta=meta), args.dst)
     print(f'saved {len(converted)} tensors to {args.dst}. To predict what the authors\' model predicts, '
-          'evaluate it with configs/focus/authors_compat/focus_<large|giant>_<task>_authors-compat.py '
+          'evaluate it with configs/focus/converted_checkpoints/focus_<large|giant>_<task>.py '
           '(their token geometry, edge input and decision rule; see this script\'s docstring).')
     return 0
 

@@ -39,9 +39,12 @@ class MultiTaskForegroundMetric(BaseMetric):
             Defaults to () (exactly the single-task configs' sets).
         output_dir (str, optional): Writes ``foreground_metrics.json`` there (all tasks' numbers) and each
             task's own ``<task>/foreground_metrics.json``. Defaults to None (no files).
-        group_by, num_workers, plot_curves: As in ``ForegroundMetric``, for every task.
+        group_by (str, optional): As in ``ForegroundMetric``, for every task.
+        num_workers (int): As in ``ForegroundMetric``, for every task.
+        plot_curves (bool): As in ``ForegroundMetric``, for every task.
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
-        prefix (str, optional): Unused (names carry the task). collect_dir (str, optional): As in mmengine.
+        prefix (str, optional): Unused (names carry the task).
+        collect_dir (str, optional): As in mmengine.
     """
 
     default_prefix: Optional[str] = None
@@ -122,8 +125,10 @@ class MultiTaskForegroundMetric(BaseMetric):
         """Evaluate one 8-bit prediction against a boolean mask with ``task``'s metrics (no runner needed).
 
         Args:
-            pred_u8 (np.ndarray): H x W uint8 prediction map. gt (np.ndarray): H x W bool ground truth.
-            task (str): The sample's task. group (str, optional): Its test set.
+            pred_u8 (np.ndarray): H x W uint8 prediction map.
+            gt (np.ndarray): H x W bool ground truth.
+            task (str): The sample's task.
+            group (str, optional): Its test set.
         """
         if task not in self._metrics:
             raise KeyError(f'{type(self).__name__}: task {task!r} is not among {list(self.tasks)}.')

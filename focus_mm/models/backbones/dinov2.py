@@ -27,7 +27,7 @@ Token geometry (``token_geometry``):
   ``(i + 0.5) * patch_size`` of the original image and the grid extends past the image by less than
   one patch. Necks map tokens back onto the image's stride-4..32 grids by pixel position (see
   ``focus_mm.models.necks.adapter_modules``).
-- ``'authors'`` (the authors' code, for their converted checkpoints): the stride-14 convolution drops
+- ``'stretched'`` (the authors' code, for their converted checkpoints): the stride-14 convolution drops
   the remainder, i.e. the input is cropped at the bottom/right to a multiple of ``patch_size``
   (512 -> 504, 36 x 36 tokens; the last 8 rows and columns are not seen by the ViT), and necks treat
   the token grid as *stretched* over the whole input: token ``i`` of ``h`` is placed at ``(i + 0.5) / h``
@@ -71,7 +71,7 @@ _HINT_WEIGHTS = ('mmpretrain-format DINOv2 weights: ' + ', '.join(f'{k}: {v}' fo
                  'first be converted with tools/model_converters/dinov2_to_mmpretrain.py.')
 
 
-TOKEN_GEOMETRIES = ('padded', 'authors')
+TOKEN_GEOMETRIES = ('padded', 'stretched')
 
 
 def default_interaction_groups(num_layers: int, num_groups: int = 4) -> List[List[int]]:
@@ -95,7 +95,7 @@ class DINOv2(VisionTransformer):
     Any input size works: position embeddings (37 x 37 at 518) are interpolated to the token grid,
     and a side that is not a multiple of 14 is zero-padded at the bottom/right to the next multiple
     (so the token grid is ``ceil(H / 14) x ceil(W / 14)`` and covers the image plus < 14 pixels), or,
-    with ``token_geometry='authors'``, cropped to the multiple below (``floor(H / 14) x floor(W / 14)``
+    with ``token_geometry='stretched'``, cropped to the multiple below (``floor(H / 14) x floor(W / 14)``
     tokens, as the authors' patch embedding does).
 
     Args:
@@ -124,8 +124,8 @@ class DINOv2(VisionTransformer):
             DDP's ``find_unused_parameters=False`` working). Defaults to False.
         interpolate_mode (str): Position-embedding interpolation. Defaults to ``'bicubic'``.
         token_geometry (str): ``'padded'`` (pad to the next multiple of the patch size, tokens placed by
-            pixel position) or ``'authors'`` (crop to the multiple below, tokens stretched over the
-            input by the neck), see the module docstring. ``'authors'`` is for evaluating the
+            pixel position) or ``'stretched'`` (crop to the multiple below, tokens stretched over the
+            input by the neck), see the module docstring. ``'stretched'`` is for evaluating the
             authors' converted checkpoints. Defaults to ``'padded'``.
         init_cfg (dict, optional): ``dict(type='Pretrained', checkpoint=<path or URL>,
             prefix='backbone.')`` loads mmpretrain-format weights strictly (a key mismatch raises and
@@ -256,18 +256,18 @@ class DINOv2(VisionTransformer):
 
         Returns:
             tuple: tokens ``B x (1 + h*w) x D`` and the token grid ``(h, w)``: ``ceil`` of the side over
-            the patch size (``'padded'``), ``floor`` with ``token_geometry='authors'``.
+            the patch size (``'padded'``), ``floor`` with ``token_geometry='stretched'``.
         """
         if img.dim() != 4 or img.shape[1] != self.in_channels:
             raise ValueError(
                 f'DINOv2 expects B x {self.in_channels} x H x W images, got {tuple(img.shape)}. A 6-channel '
                 'input (image + EdgePrior) is split by the segmentor: pass only the first 3 channels.')
-        if self.token_geometry == 'authors':
+        if self.token_geometry == 'stretched':
             # The authors' stride-14 convolution has no padding: it drops the last H % 14 rows and
             # W % 14 columns. Cropping first gives the same tokens (mmcv's adaptive padding then adds none).
             height, width = (side // self.patch_size * self.patch_size for side in img.shape[-2:])
             if height == 0 or width == 0:
-                raise ValueError(f'DINOv2(token_geometry="authors"): an input of {tuple(img.shape[-2:])} '
+                raise ValueError(f'DINOv2(token_geometry="stretched"): an input of {tuple(img.shape[-2:])} '
                                  f'pixels has no full {self.patch_size} x {self.patch_size} patch')
             img = img[..., :height, :width]
         x, hw = self.patch_embed(img)
@@ -308,7 +308,7 @@ class DINOv2(VisionTransformer):
         Returns:
             tuple[Tensor]: one ``B x D x h x w`` map per interaction group (block outputs, no norm),
             then the last block's map after the final norm; ``h, w = ceil(H / 14), ceil(W / 14)``
-            (``floor`` with ``token_geometry='authors'``).
+            (``floor`` with ``token_geometry='stretched'``).
         """
         tokens, hw = self.prepare_tokens(img)
         outs = []

@@ -7,9 +7,9 @@ from mmseg.models.data_preprocessor import SegDataPreProcessor
 from mmseg.registry import MODELS
 from mmseg.utils import stack_batch
 
-from .authors_edge_input import authors_edge_input
+from .preprocessor_edge_input import preprocessor_edge_input
 
-EDGE_INPUTS = ('pipeline', 'authors')
+EDGE_INPUTS = ('pipeline', 'preprocessor')
 
 
 @MODELS.register_module()
@@ -21,12 +21,12 @@ class FocusDataPreProcessor(SegDataPreProcessor):
     with the same 3-value ``mean``/``std``. Plain ``3 x H x W`` inputs are handled as usual.
 
     Edge input (``edge_input``): ``'pipeline'`` (ours, the default) takes the edge-blended image from the
-    ``EdgePrior`` transform (channels 3..5) and normalises it like the image. ``'authors'`` computes the
-    authors' edge input here instead, from the normalised and padded image, as their model does
-    (:mod:`~focus_mm.models.data_preprocessors.authors_edge_input`: per-channel Canny of the normalised
-    image x 255, BGR, in [0, 1], not normalised); the pipeline must then give 3-channel images (no
+    ``EdgePrior`` transform (channels 3..5) and normalises it like the image. ``'preprocessor'`` computes
+    the authors' edge input here instead, from the normalised and padded image, as their model does
+    (:mod:`~focus_mm.models.data_preprocessors.preprocessor_edge_input`: per-channel Canny of the
+    normalised image x 255, BGR, in [0, 1], not normalised); the pipeline must then give 3-channel images (no
     ``EdgePrior``), and the output is ``B x 6 x H x W`` as usual. Use it only with the authors'
-    converted checkpoints (``configs/focus/authors_compat/``).
+    converted checkpoints (``configs/focus/converted_checkpoints/``).
 
     Padding: in training, to ``size`` or a multiple of ``size_divisor`` (image ``pad_val``, mask
     ``seg_pad_val``), as mmseg does. In testing, to ``test_cfg['size'/'size_divisor']`` if given, else
@@ -45,7 +45,7 @@ class FocusDataPreProcessor(SegDataPreProcessor):
         rgb_to_bgr (bool): Flip each half the other way. Defaults to False.
         batch_augments (list[dict], optional): As in mmseg.
         test_cfg (dict, optional): ``size`` / ``size_divisor`` used at test time.
-        edge_input (str): ``'pipeline'`` or ``'authors'`` (see above). Defaults to ``'pipeline'``.
+        edge_input (str): ``'pipeline'`` or ``'preprocessor'`` (see above). Defaults to ``'pipeline'``.
     """
 
     def __init__(self,
@@ -77,12 +77,12 @@ class FocusDataPreProcessor(SegDataPreProcessor):
                 f'FocusDataPreProcessor expects C x H x W inputs with 3 channels (BGR image) or 6 channels '
                 f'(image + edge prior from the EdgePrior transform), got {tuple(img.shape)}. Convert gray or '
                 'BGRA images to BGR in the pipeline (EdgePrior does so) before PackSegInputs.')
-        if self.edge_input == 'authors' and img.shape[0] != 3:
+        if self.edge_input == 'preprocessor' and img.shape[0] != 3:
             raise ValueError(
-                'FocusDataPreProcessor(edge_input="authors") computes the authors\' edge input itself, '
+                'FocusDataPreProcessor(edge_input="preprocessor") computes the authors\' edge input itself, '
                 f'from the normalised image, but received {img.shape[0]}-channel inputs: remove EdgePrior '
-                'from the pipeline (configs/_base_/authors_compat.py has the pipelines without it), or use '
-                'edge_input="pipeline".')
+                'from the pipeline (configs/_base_/converted_checkpoint_eval.py has the pipelines without '
+                'it), or use edge_input="pipeline".')
         halves = list(img.float().split(3, dim=0))
         if self.channel_conversion:
             halves = [h[[2, 1, 0]] for h in halves]
@@ -129,7 +129,7 @@ class FocusDataPreProcessor(SegDataPreProcessor):
         return dict(inputs=self._with_edge_input(inputs), data_samples=data_samples)
 
     def _with_edge_input(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Append the authors' edge input to the normalised, padded batch when ``edge_input='authors'``."""
-        if self.edge_input != 'authors':
+        """Append the authors' edge input to the normalised, padded batch (``edge_input='preprocessor'``)."""
+        if self.edge_input != 'preprocessor':
             return inputs
-        return torch.cat((inputs, authors_edge_input(inputs)), dim=1)
+        return torch.cat((inputs, preprocessor_edge_input(inputs)), dim=1)

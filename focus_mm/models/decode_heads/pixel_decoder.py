@@ -10,7 +10,7 @@ from torch import nn
 
 from mmseg.registry import MODELS
 from ..layers import SinePositionalEncoding2D
-from ..utils import cell_centre_reference_points, level_layout, refuse_old_arguments
+from ..utils import cell_centre_reference_points, level_layout
 
 
 class DeformableEncoderLayer(nn.Module):
@@ -58,7 +58,6 @@ class FocusPixelDecoder(BaseModule):
         init_cfg (dict, optional): mmengine init config.
     """
 
-    @refuse_old_arguments(renamed=dict(ffn_channels='feedforward_channels'))
     def __init__(self,
                  in_channels: Sequence[int] = (1024, 1024, 1024, 1024),
                  feat_channels: int = 256,

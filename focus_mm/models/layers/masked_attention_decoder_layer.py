@@ -36,8 +36,10 @@ class MaskedAttentionDecoderLayer(nn.Module):
         """Update the queries.
 
         Args:
-            query (Tensor): B x Q x C. query_pos (Tensor): B x Q x C.
-            memory (Tensor): B x N x C flattened features of one scale. memory_pos (Tensor): B x N x C.
+            query (Tensor): B x Q x C.
+            query_pos (Tensor): B x Q x C.
+            memory (Tensor): B x N x C flattened features of one scale.
+            memory_pos (Tensor): B x N x C.
             attn_mask (Tensor, optional): bool (B * num_heads) x Q x N, True = may NOT attend. A row that
                 is all True must have been opened by the caller (softmax over nothing is NaN).
 

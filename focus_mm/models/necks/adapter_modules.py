@@ -6,7 +6,7 @@ per value level (mmcv accepts ``B x Nq x L x 2``), each normalised by that level
 ``size * stride``. ViT tokens (stride 14, grid padded up to a multiple of 14) and ResNet maps (strides
 8/16/32, sizes ``ceil(H / s)``) therefore stay aligned even though their extents differ slightly.
 
-The authors' geometry (``token_geometry='authors'`` of the backbone, for their converted checkpoints)
+The authors' geometry (``token_geometry='stretched'`` of the backbone, for their converted checkpoints)
 ignores strides instead: every grid is stretched over the whole input, cell ``i`` of a grid of ``n``
 cells at ``(i + 0.5) / n`` of the input's side
 (:func:`~focus_mm.models.utils.cell_centre_reference_points`; maps are resized

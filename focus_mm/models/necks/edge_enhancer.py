@@ -14,7 +14,7 @@ from mmseg.registry import MODELS
 from ...tasks import check_task_list
 from ...utils import check_checkpoint_exists, load_checkpoint_strict
 from ..layers import TaskNormAffine
-from ..utils import cell_centre_reference_points, level_layout, refuse_old_arguments
+from ..utils import cell_centre_reference_points, level_layout
 from .adapter_modules import InteractionBlock, reference_points, resample_to_grid
 from .simple_pyramid import SimplePyramid
 
@@ -46,7 +46,7 @@ class EdgeEnhancerNeck(BaseModule):
 
     Token placement follows the backbone's ``token_geometry``: ``'padded'`` (default) places tokens and
     edge cells by pixel position (:func:`~.adapter_modules.reference_points`,
-    :func:`~.adapter_modules.resample_to_grid`); ``'authors'`` stretches every grid over the input as the
+    :func:`~.adapter_modules.resample_to_grid`); ``'stretched'`` stretches every grid over the input as the
     authors' adapter does (:func:`~focus_mm.models.utils.cell_centre_reference_points` for the injectors and
     extractors, ``F.interpolate`` of the group token maps onto the output grids).
 
@@ -83,7 +83,6 @@ class EdgeEnhancerNeck(BaseModule):
 
     drives_backbone = True
 
-    @refuse_old_arguments(renamed=dict(n_points='num_points', drop='dropout'))
     def __init__(self,
                  embed_dims: int = 1024,
                  num_heads: int = 16,
@@ -221,7 +220,7 @@ class EdgeEnhancerNeck(BaseModule):
             tuple[Tensor]: ``(f1, f2, f3, f4, prior)``: D-channel maps at strides 4/8/16/32 of the
             input (``ceil(H / s) x ceil(W / s)``), and the backbone's last-block patch-token map after
             its final norm, ``B x D x ceil(H / p) x ceil(W / p)`` (``floor`` with the backbone's
-            ``token_geometry='authors'``).
+            ``token_geometry='stretched'``).
         """
         self._check_backbone(backbone)
         if bool(self.tasks) != (task_ids is not None):
@@ -253,10 +252,10 @@ class EdgeEnhancerNeck(BaseModule):
     def _stretched(backbone: nn.Module) -> bool:
         """Whether the backbone's token grid is stretched over the input (the authors' geometry)."""
         geometry = getattr(backbone, 'token_geometry', 'padded')
-        if geometry not in ('padded', 'authors'):
+        if geometry not in ('padded', 'stretched'):
             raise ValueError(f"EdgeEnhancerNeck: unknown backbone token_geometry {geometry!r}; expected "
-                             "'padded' or 'authors'")
-        return geometry == 'authors'
+                             "'padded' or 'stretched'")
+        return geometry == 'stretched'
 
     def _edge_features(self, edge_img: torch.Tensor, task_ids: Optional[torch.Tensor]) -> List[torch.Tensor]:
         if not self.tasks:

@@ -3,12 +3,11 @@ import inspect
 from typing import Dict, List, Optional
 
 import torch
-from mmengine.structures import PixelData
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from mmseg.utils import add_prefix
 
-from ..decode_heads.ground_query_head import decision_rule
+from ..decode_heads.decision_rules import build_decision_rule
 
 
 @MODELS.register_module()
@@ -29,10 +28,12 @@ class FocusSegmentor(EncoderDecoder):
     anything is built: a combination that cannot work fails with both switches named (see
     :func:`check_switch_combinations`).
 
-    ``test_cfg=dict(decision_rule='authors_merge')`` selects the authors' binary decision rule (see
-    ``GroundQueryHead``): the head then gives two logit maps (the chosen foreground and background masks),
-    and ``postprocess_result`` resizes both to the original size and keeps ``sigmoid(fg) > sigmoid(bg)``
-    as both the prediction and the probability map (their evaluator scores that binary mask).
+    ``test_cfg.decision_rule`` picks the head's inference rule (see
+    :mod:`focus_mm.models.decode_heads.decision_rules`), and ``postprocess_result`` lets the rule finish
+    mmseg's post-processed result: with ``'scored_pair_merge'`` the head gives two logit maps (the chosen
+    foreground and background masks), both are resized to the original size and
+    ``sigmoid(fg) > sigmoid(bg)`` is kept as both the prediction and the probability map (the authors'
+    evaluator scores that binary mask).
 
     Arguments are those of ``EncoderDecoder``.
     """
@@ -40,14 +41,12 @@ class FocusSegmentor(EncoderDecoder):
     def __init__(self, backbone: dict, decode_head: dict, neck: Optional[dict] = None, **kwargs):
         check_switch_combinations(backbone, decode_head, neck)
         test_cfg = kwargs.get('test_cfg') or {}
-        if decision_rule(test_cfg) == 'authors_merge':
-            if test_cfg.get('mode', 'whole') != 'whole':
-                raise ValueError("FocusSegmentor: test_cfg.decision_rule='authors_merge' decides on the "
-                                 "whole image (as the authors' evaluator); test_cfg.mode="
-                                 f"{test_cfg['mode']!r} is not supported with it, use mode='whole'")
-            if isinstance(decode_head, dict) and decode_head.get('joint_prediction', True) is False:
-                raise ValueError("FocusSegmentor: test_cfg.decision_rule='authors_merge' compares the two "
-                                 'ground queries; decode_head.joint_prediction=False has one')
+        one_query = isinstance(decode_head, dict) and decode_head.get('joint_prediction') is False
+        joint_prediction = not one_query
+        try:
+            build_decision_rule(test_cfg).check_test_cfg(test_cfg, joint_prediction)
+        except ValueError as error:
+            raise ValueError(f'FocusSegmentor: {error}') from None
         super().__init__(backbone=backbone, decode_head=decode_head, neck=neck, **kwargs)
         self._check_prior_patch_size()
         self._check_task_lists()
@@ -89,30 +88,22 @@ class FocusSegmentor(EncoderDecoder):
                              f'decode_head.prior_patch_size={vit_patch[0]}.')
 
     def postprocess_result(self, seg_logits: torch.Tensor, data_samples: Optional[list] = None) -> list:
-        """mmseg's postprocessing; with ``decision_rule='authors_merge'``, the authors' binary comparison.
+        """mmseg's postprocessing, then the decision rule's (``test_cfg.decision_rule``) last step.
 
         Args:
-            seg_logits (Tensor): B x 1 x H x W joint logits, or B x 2 x H x W (chosen foreground and
-                background mask logits) with the authors' rule.
+            seg_logits (Tensor): B x C x H x W logits of the decode head: the joint rule's foreground logits
+                (or any mmseg head's class logits), or the chosen foreground and background mask logits
+                with ``'scored_pair_merge'``.
             data_samples (list[SegDataSample], optional): With the padding, flip and ``ori_shape``.
 
         Returns:
             list[SegDataSample]: ``seg_logits`` (probability) and ``pred_sem_seg`` at the original size.
         """
-        if decision_rule(self.test_cfg) != 'authors_merge':
-            return super().postprocess_result(seg_logits, data_samples)
-        if seg_logits.dim() != 4 or seg_logits.shape[1] != 2:
-            raise ValueError("FocusSegmentor: decision_rule='authors_merge' expects B x 2 x H x W logits "
-                             f'from the decode head, got {tuple(seg_logits.shape)}')
-        # mmseg crops the padding, un-flips and resizes both maps bilinearly (as detectron2's
-        # sem_seg_postprocess); the comparison is made after the sigmoid, as in their float32 code.
-        samples = super().postprocess_result(seg_logits, data_samples)
-        for sample in samples:
-            logits = sample.seg_logits.data
-            foreground = (logits[0:1].sigmoid() > logits[1:2].sigmoid()).to(logits.dtype)
-            sample.set_data({'seg_logits': PixelData(data=foreground),
-                             'pred_sem_seg': PixelData(data=foreground.clone())})
-        return samples
+        rule = build_decision_rule(self.test_cfg)
+        rule.check_logits(seg_logits)
+        # mmseg crops the padding, un-flips and resizes the maps bilinearly (as detectron2's
+        # sem_seg_postprocess); the rule then decides, e.g. after the sigmoid as the authors' float32 code.
+        return rule.decide(super().postprocess_result(seg_logits, data_samples))
 
     def extract_feat(self, inputs: torch.Tensor,
                      batch_img_metas: Optional[list] = None) -> List[torch.Tensor]:
@@ -208,7 +199,9 @@ def check_switch_combinations(backbone: dict, decode_head: dict, neck: Optional[
     - ``backbone.train_final_norm=True`` with ``backbone.frozen=True``: a frozen ViT trains nothing.
 
     Args:
-        backbone (dict): Backbone config. decode_head (dict): Head config. neck (dict, optional): Neck config.
+        backbone (dict): Backbone config.
+        decode_head (dict): Head config.
+        neck (dict, optional): Neck config.
 
     Raises:
         ValueError: For the first combination that cannot work.

@@ -29,7 +29,7 @@ def cell_centre_reference_points(shapes: Sequence[Tuple[int, int]], num_value_le
     Cell ``(i, j)`` of an ``h x w`` grid gets ``((j + 0.5) / w, (i + 0.5) / h)``, the same point in every
     value level: each grid is stretched over the whole input, whatever its stride. Mask2Former's pixel
     decoder places its encoder queries so, and so does the authors' ViT-Adapter (``token_geometry=
-    'authors'``; our own adapter geometry aligns grids by pixel position instead).
+    'stretched'``; our own adapter geometry aligns grids by pixel position instead).
 
     Args:
         shapes (Sequence[tuple[int, int]]): ``(h, w)`` of each query level, in the order of the flattened

@@ -1,4 +1,5 @@
-"""M0: a foreground prior from the first principal component of ViT patch features (FOCUS, eq. M0)."""
+"""M0: a foreground prior from the first principal component of ViT patch features (FOCUS, eq. M0), and
+the attention mask by which it steers the ground queries in the first decoder layer."""
 import contextlib
 import math
 from typing import Iterator, Optional, Sequence, Tuple
@@ -208,3 +209,61 @@ def resize_prior(prior: torch.Tensor, size) -> torch.Tensor:
     """Resize a bool B x h x w prior to ``size`` (bilinear on 0/1, then >= 0.5): a bool B x H x W map."""
     resized = F.interpolate(prior[:, None].float(), size=tuple(size), mode='bilinear', align_corners=False)
     return resized[:, 0] >= 0.5
+
+
+def prior_attention_mask(prior: torch.Tensor, valid: Optional[torch.Tensor], size, num_queries: int,
+                         num_heads: int) -> torch.Tensor:
+    """The first decoder layer's attention mask from M0: the ground queries steered by the prior.
+
+    Query 0 is blocked outside the prior, query 1 (if any) inside it, both on the batch padding; a query
+    left with no cell attends to the whole image.
+
+    Args:
+        prior (Tensor): bool B x h x w, :func:`pca_foreground_prior`'s output.
+        valid (Tensor, optional): bool B x h x w, each image's own tokens (:func:`valid_token_mask`); None:
+            every cell is the image's.
+        size (tuple): ``(H, W)`` of the map the layer attends to.
+        num_queries (int): 2 (foreground and background query) or 1 (foreground only).
+        num_heads (int): Attention heads of the layer (the mask is repeated per head).
+
+    Returns:
+        Tensor: bool (B * num_heads) x num_queries x (H * W), True = blocked.
+    """
+    inside = resize_prior(prior, size).flatten(1)  # B x N
+    if valid is None:
+        image = torch.ones_like(inside)
+    else:
+        # The same resize as the prior's; the top-left cell always holds image pixels.
+        image = resize_prior(valid, size)
+        image[:, 0, 0] = True
+        image = image.flatten(1)
+    inside = inside & image
+    outside = image & ~inside
+    # A side with no cell falls back to the whole image (logical ops: ONNX Runtime has no bool Where).
+    fg_cells = inside | (image & ~inside.any(dim=1, keepdim=True))
+    bg_cells = outside | (image & ~outside.any(dim=1, keepdim=True))
+    blocked = ~torch.stack([fg_cells, bg_cells], dim=1)[:, :num_queries]  # B x Q x N
+    return blocked.repeat_interleave(num_heads, dim=0)
+
+
+def image_token_mask(tokens: torch.Tensor, batch_img_metas: Optional[Sequence[dict]],
+                     patch_size: int) -> Optional[torch.Tensor]:
+    """Each image's own tokens (bool B x h x w) from its metainfo ``img_shape``; None: all tokens.
+
+    Args:
+        tokens (Tensor): B x D x h x w token map of the padded batch.
+        batch_img_metas (Sequence[dict], optional): One metainfo per image (or one for the batch); None,
+            or a meta without ``img_shape``, gives None.
+        patch_size (int): Pixels per token side.
+
+    Returns:
+        Tensor | None: bool B x h x w (:func:`valid_token_mask`), or None.
+    """
+    if tokens.dim() != 4 or not batch_img_metas or any('img_shape' not in m for m in batch_img_metas):
+        return None
+    if len(batch_img_metas) not in (1, tokens.shape[0]):
+        raise ValueError(f'GroundQueryHead: {len(batch_img_metas)} image metas for a batch of '
+                         f'{tokens.shape[0]} token maps; give one per image (or one for all)')
+    shapes = [tuple(m['img_shape'])[:2] for m in batch_img_metas]
+    shapes = shapes * tokens.shape[0] if len(shapes) == 1 else shapes  # one meta describes the batch
+    return valid_token_mask(shapes, tuple(tokens.shape[-2:]), patch_size, tokens.device)

@@ -113,7 +113,8 @@ def test_loss_weights_come_from_the_config():
     torch.manual_seed(1)
     base = _build(num_decoder_layers=1)
     torch.manual_seed(1)
-    doubled = _build(num_decoder_layers=1, loss_cls_weight=2.0, loss_giou_weight=4.0)
+    doubled = _build(num_decoder_layers=1, loss_cls=dict(type='QueryClassLoss', loss_weight=2.0),
+                     loss_giou=dict(type='BoxGIoULoss', loss_weight=4.0))
     torch.manual_seed(2)
     a = base.loss(feats, _samples(masks), {})
     torch.manual_seed(2)
@@ -121,6 +122,14 @@ def test_loss_weights_come_from_the_config():
     assert torch.allclose(b['loss_cls'], 2 * a['loss_cls'])
     assert torch.allclose(b['loss_giou'], 2 * a['loss_giou'])
     assert torch.allclose(b['loss_bbox'], a['loss_bbox'])
+
+
+def test_default_losses_have_the_focus_weights():
+    head = _build(num_decoder_layers=1)
+    weights = {name: getattr(head, name).loss_weight
+               for name in ('loss_cls', 'loss_mask', 'loss_dice', 'loss_bbox', 'loss_giou')}
+    assert weights == dict(loss_cls=1.0, loss_mask=5.0, loss_dice=5.0, loss_bbox=5.0, loss_giou=2.0)
+    assert head.loss_cls.class_weight(3).tolist() == [1.0, 1.0, pytest.approx(0.1)]
 
 
 def test_empty_and_full_masks_give_finite_losses_and_gradients():

@@ -54,7 +54,3 @@ def test_matching_pairs_masks_and_classes():
     q, t = head.match(cls_logits, mask_logits, one)
     assert q.tolist() == [0] and t.tolist() == [0]
 
-
-def test_old_matcher_argument_is_refused_naming_the_assigner():
-    with pytest.raises(TypeError, match='HungarianAssigner.*num_matching_points'):
-        _head(matcher=dict(type='GroundQueryMatcher'))

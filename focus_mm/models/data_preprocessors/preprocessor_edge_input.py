@@ -14,7 +14,7 @@ ImageNet-normalised) in five ways, all reproduced here on purpose:
 5. the result, still BGR, is divided by 255 (values in [0, 1], no ImageNet normalisation).
 
 It is computed per image with OpenCV on the CPU, after normalisation and padding, which is why it
-lives in the data preprocessor (``FocusDataPreProcessor(edge_input='authors')``) and not in the
+lives in the data preprocessor (``FocusDataPreProcessor(edge_input='preprocessor')``) and not in the
 pipeline: the padded border takes part in the blur and the edges.
 """
 import cv2
@@ -27,7 +27,7 @@ CANNY_LOW, CANNY_HIGH = 100, 200
 IMAGE_WEIGHT, EDGE_WEIGHT = 0.7, 0.3
 
 
-def authors_edge_blend(rgb: np.ndarray) -> np.ndarray:
+def per_channel_canny_blend(rgb: np.ndarray) -> np.ndarray:
     """Blend of one image as uint8 BGR (steps 2-4 of the module docstring).
 
     Args:
@@ -37,7 +37,7 @@ def authors_edge_blend(rgb: np.ndarray) -> np.ndarray:
         np.ndarray: ``H x W x 3`` uint8, BGR: ``0.7 * blurred + 0.3 * per-channel Canny``.
     """
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f'authors_edge_blend expects an H x W x 3 uint8 RGB array, got {rgb.dtype} '
+        raise ValueError(f'per_channel_canny_blend expects an H x W x 3 uint8 RGB array, got {rgb.dtype} '
                          f'{rgb.shape}')
     bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
     blurred = cv2.GaussianBlur(bgr, (KERNEL_SIZE, KERNEL_SIZE), SIGMA)
@@ -46,7 +46,7 @@ def authors_edge_blend(rgb: np.ndarray) -> np.ndarray:
     return cv2.addWeighted(blurred, IMAGE_WEIGHT, edges, EDGE_WEIGHT, 0)
 
 
-def authors_edge_input(images: torch.Tensor) -> torch.Tensor:
+def preprocessor_edge_input(images: torch.Tensor) -> torch.Tensor:
     """The authors' edge input of a normalised, padded batch (all five steps of the module docstring).
 
     Args:
@@ -56,11 +56,11 @@ def authors_edge_input(images: torch.Tensor) -> torch.Tensor:
         Tensor: ``B x 3 x H x W`` BGR blend in [0, 1], dtype and device of ``images``.
     """
     if images.dim() != 4 or images.shape[1] != 3:
-        raise ValueError(f'authors_edge_input expects B x 3 x H x W normalised RGB images, got '
+        raise ValueError(f'preprocessor_edge_input expects B x 3 x H x W normalised RGB images, got '
                          f'{tuple(images.shape)}')
     # float32 arithmetic and truncation to uint8, as their ``mul(255).add_(0.5).clamp_(0, 255)``
     pixels = images.detach().float().mul(255).add(0.5).clamp(0, 255).to('cpu', torch.uint8)
-    blends = [torch.from_numpy(authors_edge_blend(img.permute(1, 2, 0).numpy())).permute(2, 0, 1)
+    blends = [torch.from_numpy(per_channel_canny_blend(img.permute(1, 2, 0).numpy())).permute(2, 0, 1)
               for img in pixels]
     # their ``blend / 255.0`` is float64 before the batch tensor casts it
     scaled = torch.stack(blends).to(torch.float64) / 255.0

@@ -1,4 +1,4 @@
-"""The authors-compatible mode (issue 11, finding 9): their token geometry, edge input and decision rule.
+"""The modes for the authors' converted checkpoints: their token geometry, edge input and decision rule.
 
 Each expected value is computed here from the definition (their code read for facts), not by calling
 the implementation under test.
@@ -19,7 +19,8 @@ from mmseg.structures import SegDataSample
 from focus_mm.datasets.transforms import EdgePrior
 from focus_mm.models.backbones import DINOv2
 from focus_mm.models.data_preprocessors import FocusDataPreProcessor
-from focus_mm.models.decode_heads import GroundQueryHead
+from focus_mm.models.decode_heads import ScoredPairMerge
+from focus_mm.models.decode_heads.decision_rules import fuse_ground_predictions
 from focus_mm.models.necks import EdgeEnhancerNeck
 from _tiny_models import build_model, single_thread, tiny_focus_segmentor_cfg
 from _tools import load_tool
@@ -58,7 +59,7 @@ def fixed_image(height=60, width=50):
 
 
 # ---------------------------------------------------------------------------------------- token geometry
-@pytest.mark.parametrize('geometry,grid', [('authors', 36), ('padded', 37)])
+@pytest.mark.parametrize('geometry,grid', [('stretched', 36), ('padded', 37)])
 def test_token_grid_at_512(geometry, grid):
     backbone = tiny_backbone(geometry)
     img = torch.randn(1, 3, 512, 512)
@@ -87,7 +88,7 @@ def _capture_msda_calls(neck):
     return calls, handles
 
 
-@pytest.mark.parametrize('geometry', ['authors', 'padded'])
+@pytest.mark.parametrize('geometry', ['stretched', 'padded'])
 def test_reference_points_at_512(geometry):
     """The reference points each injector / extractor really receives at 512 x 512."""
     backbone, neck = tiny_pair(geometry)
@@ -101,33 +102,33 @@ def test_reference_points_at_512(geometry):
     extractor = neck.interactions[0].extractors[0].attn
     inj_ref = next(ref for m, ref, _ in calls if m is injector)
     ext_ref, ext_shapes = next((ref, shapes) for m, ref, shapes in calls if m is extractor)
-    grid = 36 if geometry == 'authors' else 37
+    grid = 36 if geometry == 'stretched' else 37
     assert ext_shapes == [[grid, grid]]
     centres = (torch.arange(grid) + 0.5)
     # injector: ViT token (i, j) -> x = ref[..., 0] of token j in row 0, for each of the 3 edge levels
     first_row = inj_ref[0, :grid]  # grid x 3 x 2
-    if geometry == 'authors':  # stretched: (j + 0.5) / 36 in every level
+    if geometry == 'stretched':  # stretched: (j + 0.5) / 36 in every level
         expected = (centres / grid)[:, None].expand(-1, 3)
     else:  # pixel position (j + 0.5) * 14 over each level's extent (64 * 8 = 32 * 16 = 16 * 32 = 512)
         expected = (centres * 14 / 512)[:, None].expand(-1, 3)
     torch.testing.assert_close(first_row[..., 0], expected)
-    torch.testing.assert_close(first_row[..., 1], torch.full((grid, 3), 0.5 / grid if geometry == 'authors'
+    torch.testing.assert_close(first_row[..., 1], torch.full((grid, 3), 0.5 / grid if geometry == 'stretched'
                                                              else 7 / 512))
     # extractor: edge cell (i, j) of the stride-8 level (64 x 64) -> one point in the token level
     c2_first_row = ext_ref[0, :64, 0]  # 64 x 2
     cells = torch.arange(64) + 0.5
-    expected_x = cells / 64 if geometry == 'authors' else cells * 8 / (grid * 14)
+    expected_x = cells / 64 if geometry == 'stretched' else cells * 8 / (grid * 14)
     torch.testing.assert_close(c2_first_row[:, 0], expected_x)
     # the stride-32 level's last cell
     last = ext_ref[0, -1, 0]
-    expected_last = torch.full((2, ), 15.5 / 16 if geometry == 'authors' else 15.5 * 32 / 518)
+    expected_last = torch.full((2, ), 15.5 / 16 if geometry == 'stretched' else 15.5 * 32 / 518)
     torch.testing.assert_close(last, expected_last)
 
 
-def test_authors_geometry_resizes_group_maps_by_stretching(monkeypatch):
+def test_stretched_geometry_resizes_group_maps_by_stretching(monkeypatch):
     """The 36 x 36 group maps are resized onto the 128/64/32/16 grids with F.interpolate (bilinear,
     half-pixel, no border offset), i.e. each stretched over the whole input."""
-    backbone, neck = tiny_pair('authors')
+    backbone, neck = tiny_pair('stretched')
     seen = []
     original = F.interpolate
 
@@ -151,7 +152,7 @@ def test_geometries_agree_at_a_multiple_of_14_and_32():
     img, edge = torch.randn(1, 3, 224, 224), torch.rand(1, 3, 224, 224)
     with single_thread(), torch.no_grad():
         ours = neck(backbone, img, edge)
-        backbone.token_geometry = 'authors'
+        backbone.token_geometry = 'stretched'
         theirs = neck(backbone, img, edge)
     for a, b in zip(ours, theirs):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
@@ -159,7 +160,7 @@ def test_geometries_agree_at_a_multiple_of_14_and_32():
 
 def test_unknown_geometry_is_refused():
     with pytest.raises(ValueError, match='token_geometry'):
-        DINOv2(arch='small', token_geometry='stretched')
+        DINOv2(arch='small', token_geometry='cropped')
 
 
 # ---------------------------------------------------------------------------------------------- edge input
@@ -182,11 +183,11 @@ def test_our_edge_input_matches_its_definition():
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
-def test_authors_edge_input_matches_their_definition():
+def test_preprocessor_edge_input_matches_their_definition():
     """Theirs: from the normalised, padded image x 255 (uint8, truncated), BGR, blurred, Canny per
     channel, 0.7 blurred + 0.3 edges, / 255 (no normalisation)."""
     bgr = fixed_image(60, 50)  # padded to 64 x 64: the border with the padding takes part
-    pre = FocusDataPreProcessor(size_divisor=32, edge_input='authors')
+    pre = FocusDataPreProcessor(size_divisor=32, edge_input='preprocessor')
     out = pre(dict(inputs=[torch.from_numpy(bgr).permute(2, 0, 1)]), training=False)['inputs']
     assert out.shape == (1, 6, 64, 64)
     normalised = np.zeros((64, 64, 3), np.float32)
@@ -205,9 +206,9 @@ def test_authors_edge_input_matches_their_definition():
     assert got[60:, :].max() > 0  # the padding got a value from the blur / the edges at its border
 
 
-def test_authors_edge_input_refuses_an_edge_prior_pipeline():
+def test_preprocessor_edge_input_refuses_an_edge_prior_pipeline():
     packed = EdgePrior()(dict(img=fixed_image()))['img']
-    pre = FocusDataPreProcessor(edge_input='authors')
+    pre = FocusDataPreProcessor(edge_input='preprocessor')
     with pytest.raises(ValueError, match='remove EdgePrior'):
         pre(dict(inputs=[torch.from_numpy(packed).permute(2, 0, 1)]), training=False)
     with pytest.raises(ValueError, match='edge_input'):
@@ -241,12 +242,12 @@ def rule_models():
     """The tiny FOCUS model with the authors' decision rule, and with ours (the default)."""
     torch.manual_seed(1)
     cfg = tiny_focus_segmentor_cfg(prior=False)
-    cfg['test_cfg'] = dict(mode='whole', decision_rule='authors_merge')
+    cfg['test_cfg'] = dict(mode='whole', decision_rule='scored_pair_merge')
     return build_model(cfg).eval(), build_model(tiny_focus_segmentor_cfg(prior=False)).eval()
 
 
 @pytest.mark.parametrize('case', ['both', 'fallback_fg', 'fallback_bg'])
-def test_authors_decision_rule_end_to_end(case, rule_models):
+def test_scored_pair_merge_end_to_end(case, rule_models):
     """Through FocusSegmentor.predict (padding crop, resize to the original size), against their rule."""
     model, joint_model = rule_models
     # synthetic last prediction set at stride 4 of a 64 x 64 padded input (image 60 x 50, original 90 x 75)
@@ -279,17 +280,18 @@ def test_authors_decision_rule_end_to_end(case, rule_models):
         assert (joint.pred_sem_seg.data[0].bool() != expected.bool()).any()
 
 
-def test_authors_merge_choice():
-    choice = GroundQueryHead.authors_merge_choice
+def test_choose_pairs():
+    choice = ScoredPairMerge.choose_pairs
     assert choice(torch.tensor([[0.1, 0.8], [0.7, 0.1]])) == (1, 0)
     assert choice(torch.tensor([[0.6, 0.1], [0.9, 0.05]])) == (1, None)  # two fg pairs: best alone
     assert choice(torch.tensor([[0.2, 0.3], [0.1, 0.45]])) == (None, 1)  # none above 0.5: best is bg
     assert choice(torch.tensor([[0.55, 0.2], [0.3, 0.1]])) == (0, None)
 
 
-def test_authors_rule_refuses_slide_and_unknown_rules():
+def test_scored_pair_merge_refuses_slide_and_unknown_rules():
     cfg = tiny_focus_segmentor_cfg(prior=False)
-    cfg['test_cfg'] = dict(mode='slide', crop_size=(64, 64), stride=(32, 32), decision_rule='authors_merge')
+    cfg['test_cfg'] = dict(mode='slide', crop_size=(64, 64), stride=(32, 32),
+                           decision_rule='scored_pair_merge')
     with pytest.raises(ValueError, match="mode='whole'"):
         build_model(cfg)
     cfg['test_cfg'] = dict(mode='whole', decision_rule='merge')
@@ -309,28 +311,28 @@ def test_defaults_are_ours():
     with single_thread(), torch.no_grad():
         logits = model.decode_head.forward(model.extract_feat(images))
         result = model.predict(images, [sample])[0]
-    joint = GroundQueryHead.fuse_ground_predictions(
+    joint = fuse_ground_predictions(
         logits[0][-1], F.interpolate(logits[1][-1], size=(64, 64), mode='bilinear', align_corners=False))
     torch.testing.assert_close(result.seg_logits.data, joint[0].sigmoid())
 
 
 # ------------------------------------------------------------------------------------------------ configs
-COMPAT_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'focus', 'authors_compat', '*.py')))
+CONVERTED_CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'focus', 'converted_checkpoints', '*.py')))
 
 
-def test_one_compat_config_per_converted_model():
-    names = {osp.basename(p) for p in COMPAT_CONFIGS}
-    assert names == {f'focus_{size}_{task}_authors-compat.py' for size in ('large', 'giant')
+def test_one_config_per_converted_model():
+    names = {osp.basename(p) for p in CONVERTED_CONFIGS}
+    assert names == {f'focus_{size}_{task}.py' for size in ('large', 'giant')
                      for task in ('cod', 'sod', 'sd', 'dbd', 'fd')}
 
 
-@pytest.mark.parametrize('path', COMPAT_CONFIGS, ids=osp.basename)
-def test_compat_config_settings(path):
+@pytest.mark.parametrize('path', CONVERTED_CONFIGS, ids=osp.basename)
+def test_converted_checkpoint_config_settings(path):
     cfg = Config.fromfile(path)
     model = cfg.model
-    assert model.backbone.token_geometry == 'authors'
-    assert model.data_preprocessor.edge_input == 'authors'
-    assert model.test_cfg.decision_rule == 'authors_merge'
+    assert model.backbone.token_geometry == 'stretched'
+    assert model.data_preprocessor.edge_input == 'preprocessor'
+    assert model.test_cfg.decision_rule == 'scored_pair_merge'
     assert model.decode_head.prior_index is None and model.decode_head.loss_clip is None
     assert model.backbone.arch == ('giant' if '_giant_' in path else 'large')
     loaders = [cfg.test_dataloader.dataset, cfg.val_dataloader.dataset]
@@ -343,10 +345,11 @@ def test_compat_config_settings(path):
         assert next(t for t in pipeline if t['type'] == 'Resize').get('backend') == 'pillow'
 
 
-def test_compat_config_takes_the_converted_checkpoint():
-    """The compat model (built on meta) has exactly the keys and shapes the converter checks against."""
+def test_converted_checkpoint_config_takes_the_converted_checkpoint():
+    """The model of a converted-checkpoint config (built on meta) has exactly the keys and shapes the
+    converter checks against."""
     conv = load_tool('model_converters', 'focus_official_to_mm')
-    compat = conv.reference_shapes(
-        osp.join(REPO, 'configs/focus/authors_compat/focus_large_sod_authors-compat.py'))
+    converted = conv.reference_shapes(
+        osp.join(REPO, 'configs/focus/converted_checkpoints/focus_large_sod.py'))
     train = conv.reference_shapes(osp.join(REPO, 'configs/focus/focus_dinov2-l_2xb4-20k_sod-512x512.py'))
-    assert compat == train and len(compat) > 1000
+    assert converted == train and len(converted) > 1000

@@ -1,8 +1,0 @@
-# The authors' FOCUS-L-SOD (huggingface.co/geshang/focus_large_sod) after
-# tools/model_converters/focus_official_to_mm.py, evaluated as their code does (authors_compat.py).
-_base_ = ['../focus_dinov2-l_2xb4-20k_sod-512x512.py', '../../_base_/authors_compat.py']
-model = _base_.authors_compat_model
-test_pipeline = _base_.authors_compat_test_pipeline
-test_dataloader = dict(dataset=dict(
-    datasets=[dict(d, pipeline=test_pipeline) for d in _base_.test_dataloader.dataset.datasets]))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
