@@ -14,10 +14,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(REPO, 'configs')
 UNIVERSAL_MINI = osp.join(CONFIGS, 'focus', 'focus-universal_mini_1xb8-1500_all-256x256.py')
 UNIVERSAL_L = osp.join(CONFIGS, 'focus', 'focus-universal_dinov2-l_2xb4-80k_all-512x512.py')
-SINGLE_TASK_SETS = {
-    'sod': 'sod_duts.py', 'cod': 'cod_camo_cod10k.py', 'sd': 'sd_istd.py', 'dbd': 'dbd_cuhk_dut.py',
-    'fd': 'fd_casia.py'
-}
+TASKS = ('sod', 'cod', 'sd', 'dbd', 'fd')
 
 
 def _count(model, prefix=''):
@@ -37,18 +34,19 @@ def _leaves(dataset_cfg):
     return [dataset_cfg]
 
 
-def test_all_task_sets_are_the_single_task_configs_sets():
+def test_all_tasks_config_uses_every_set_of_every_task():
+    """all_tasks.py reads the per-task set files (sets/*.py) that the single-task configs read too."""
     union = Config.fromfile(osp.join(CONFIGS, '_base_', 'datasets', 'all_tasks.py'))
-    union_sets = _foreground_sets(union)
-    seen = set()
-    for task, name in SINGLE_TASK_SETS.items():
-        single = _foreground_sets(Config.fromfile(osp.join(CONFIGS, '_base_', 'datasets', name)))
-        assert single, name
-        for key, value in single.items():
-            assert value['task'] == task, (name, key)
-            assert union_sets[key] == value, (name, key)
-            seen.add(key)
-    assert seen == set(union_sets)
+    names = set()
+    for task in TASKS:
+        path = osp.join(CONFIGS, '_base_', 'datasets', 'sets', f'{task}.py')
+        sets = _foreground_sets(Config.fromfile(path))
+        assert sets and {s['task'] for s in sets.values()} == {task}
+        names |= {s['dataset_name'] for s in sets.values()}
+    leaves = [leaf for loader in ('train_dataloader', 'test_dataloader')
+              for leaf in _leaves(union[loader]['dataset'])]
+    assert {leaf['dataset_name'] for leaf in leaves} == names
+    assert all(leaf['pipeline'] for leaf in leaves)
     # every set is trained or tested; every task is in training, validation and test
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         leaves = _leaves(union[loader]['dataset'])

@@ -1,6 +1,11 @@
 # Mini FOCUS on the bundled mini-benchmark (forgery detection), CPU-sized: see configs/_base_/models/focus_mini.py.
 _base_ = [
-    '../_base_/models/focus_mini.py', '../_base_/datasets/mini_fd.py',
+    '../_base_/models/focus_mini.py', '../_base_/datasets/mini_single_task.py',
     '../_base_/schedules/schedule_mini.py', '../_base_/default_runtime.py'
 ]
-train_dataloader = dict(batch_size=8)
+task = 'fd'
+train_dataloader = dict(batch_size=8, dataset=dict(task=task))
+val_dataloader = dict(dataset=dict(task=task))
+test_dataloader = val_dataloader
+val_evaluator = dict(task=task)
+test_evaluator = val_evaluator

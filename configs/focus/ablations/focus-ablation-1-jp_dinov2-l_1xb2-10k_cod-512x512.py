@@ -2,5 +2,5 @@
 
 See row 3 for our reading of every row.
 """
-_base_ = ['./focus-ablation-2-jp-cr_dinov2-l_1xb2-10k_cod-512x512.py']
-model = dict(decode_head=dict(loss_clip=None))
+_base_ = ['../../_base_/models/focus_dinov2-l.py', './_base_/ablation-recipe_1xb2-10k_cod-512x512.py']
+model = dict(neck=dict(with_edge=False, edge_pretrained=None), decode_head=dict(loss_clip=None))

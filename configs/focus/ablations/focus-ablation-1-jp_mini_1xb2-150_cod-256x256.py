@@ -1,3 +1,3 @@
 """Table 4, row 1, mini: joint prediction only (row 2 minus the CLIP refiner); see the mini row 3 config."""
-_base_ = ['./focus-ablation-2-jp-cr_mini_1xb2-150_cod-256x256.py']
-model = dict(decode_head=dict(loss_clip=None))
+_base_ = ['../../_base_/models/focus_mini.py', './_base_/ablation-recipe_1xb2-150_mini-cod-256x256.py']
+model = dict(neck=dict(with_edge=False, edge_pretrained=None))

@@ -4,5 +4,5 @@ EE off: no edge ResNet and no injectors/extractors; a simple pyramid (transposed
 the four DINOv2 group outputs into strides 4..32 (a plain ViT-Adapter-free neck). The edge weights go too.
 See row 3 for our reading of every row.
 """
-_base_ = ['./focus-ablation-3-jp-cr-ee_dinov2-l_1xb2-10k_cod-512x512.py']
-model = dict(neck=dict(with_edge=False, edge_pretrained=None))
+_base_ = ['../../_base_/models/focus_dinov2-l.py', './_base_/ablation-recipe_1xb2-10k_cod-512x512.py']
+model = dict(neck=dict(with_edge=False, edge_pretrained=None), decode_head=dict(loss_clip=dict(task='cod')))

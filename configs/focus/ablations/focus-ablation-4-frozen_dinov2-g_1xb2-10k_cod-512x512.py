@@ -3,5 +3,5 @@
 Row 5 with ``backbone.frozen=True``: the ViT gets no gradient and stays in eval mode; the edge enhancer
 and the decoder learn. See row 3 for our reading of every row.
 """
-_base_ = ['./focus-ablation-5-jp-cr-ee_dinov2-g_1xb2-10k_cod-512x512.py']
-model = dict(backbone=dict(frozen=True))
+_base_ = ['../../_base_/models/focus_dinov2-g.py', './_base_/ablation-recipe_1xb2-10k_cod-512x512.py']
+model = dict(backbone=dict(frozen=True), decode_head=dict(loss_clip=dict(task='cod')))

@@ -2,5 +2,5 @@
 
 A frozen *random* ViT: the neck and decoder learn on fixed random features. See the mini row 3 config.
 """
-_base_ = ['./focus-ablation-5-jp-cr-ee_mini-g_1xb2-150_cod-256x256.py']
-model = dict(backbone=dict(frozen=True))
+_base_ = ['../../_base_/models/focus_mini-g.py', './_base_/ablation-recipe_1xb2-150_mini-cod-256x256.py']
+model = dict(backbone=dict(frozen=True), decode_head=dict(loss_clip=_base_.tiny_clip_loss))

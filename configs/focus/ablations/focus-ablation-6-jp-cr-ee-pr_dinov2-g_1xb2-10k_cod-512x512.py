@@ -7,6 +7,7 @@ weights exist on our machines: train one on ADE20K or convert the authors' check
 ``pretrain_checkpoint`` (or pass ``--cfg-options load_from=<file>``). run_ablation.py refuses to start
 this row while the file is missing. See row 3 for our reading of every row.
 """
-_base_ = ['./focus-ablation-5-jp-cr-ee_dinov2-g_1xb2-10k_cod-512x512.py']
+_base_ = ['../../_base_/models/focus_dinov2-g.py', './_base_/ablation-recipe_1xb2-10k_cod-512x512.py']
+model = dict(decode_head=dict(loss_clip=dict(task='cod')))
 pretrain_checkpoint = 'checkpoints/focus_dinov2-g_ade20k-512x512.pth'
 load_from = pretrain_checkpoint

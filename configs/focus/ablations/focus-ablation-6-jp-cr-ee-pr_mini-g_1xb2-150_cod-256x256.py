@@ -5,6 +5,7 @@ a CPU-only machine, so it is None here and this row trains exactly like row 5 (s
 table it shows how far two identical runs agree. Point it at a checkpoint (e.g. a mini-G trained on
 another task: ``--cfg-options load_from=<file>``) to measure PR. See the mini row 3 config.
 """
-_base_ = ['./focus-ablation-5-jp-cr-ee_mini-g_1xb2-150_cod-256x256.py']
+_base_ = ['../../_base_/models/focus_mini-g.py', './_base_/ablation-recipe_1xb2-150_mini-cod-256x256.py']
+model = dict(decode_head=dict(loss_clip=_base_.tiny_clip_loss))
 pretrain_checkpoint = None
 load_from = pretrain_checkpoint

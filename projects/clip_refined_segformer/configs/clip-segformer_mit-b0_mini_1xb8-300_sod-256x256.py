@@ -5,7 +5,7 @@
 # With CLIP weights at hand: model.decode_head.loss_clip=dict(type='CLIPRefinerLoss', pretrained=FILE).
 # Same data, schedule and batch as configs/focus/focus_mini_1xb8-300_sod-256x256.py, for comparison.
 _base_ = [
-    'mmseg::_base_/models/segformer_mit-b0.py', '../../../configs/_base_/datasets/mini_sod.py',
+    'mmseg::_base_/models/segformer_mit-b0.py', '../../../configs/_base_/datasets/mini_single_task.py',
     '../../../configs/_base_/schedules/schedule_mini.py', '../../../configs/_base_/default_runtime.py'
 ]
 custom_imports = dict(imports=['focus_mm', 'projects.clip_refined_segformer.clip_segformer'])

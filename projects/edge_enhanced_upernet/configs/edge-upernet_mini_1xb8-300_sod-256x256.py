@@ -3,7 +3,7 @@
 # UPerHead and FCN auxiliary head at mini widths, binary convention (one logit channel, sigmoid BCE).
 # Same data, schedule and batch as configs/focus/focus_mini_1xb8-300_sod-256x256.py, for comparison.
 _base_ = [
-    '../../../configs/_base_/models/focus_mini.py', '../../../configs/_base_/datasets/mini_sod.py',
+    '../../../configs/_base_/models/focus_mini.py', '../../../configs/_base_/datasets/mini_single_task.py',
     '../../../configs/_base_/schedules/schedule_mini.py', '../../../configs/_base_/default_runtime.py'
 ]
 norm_cfg = dict(type='BN', requires_grad=True)

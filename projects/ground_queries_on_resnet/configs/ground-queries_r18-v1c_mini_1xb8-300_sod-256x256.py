@@ -3,7 +3,7 @@
 # (configs/_base_/models/focus_mini.py: width 64, 2 encoder + 3 decoder layers, 4096 points, CLIP off).
 # Same data, schedule and batch as configs/focus/focus_mini_1xb8-300_sod-256x256.py, for comparison.
 _base_ = [
-    './_base_/ground-queries_r50-v1c.py', '../../../configs/_base_/datasets/mini_sod.py',
+    './_base_/ground-queries_r50-v1c.py', '../../../configs/_base_/datasets/mini_single_task.py',
     '../../../configs/_base_/schedules/schedule_mini.py', '../../../configs/_base_/default_runtime.py'
 ]
 model = dict(

@@ -9,6 +9,6 @@ max_iters = 10000
 train_dataloader = dict(batch_size=2)
 param_scheduler = [dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=max_iters, by_epoch=False)]
 train_cfg = dict(max_iters=max_iters, val_interval=2000)
-val_dataloader = dict(dataset=dict(_delete_=True, **_base_.camo_test))
+val_dataloader = dict(dataset=dict(_delete_=True, pipeline=_base_.test_pipeline, **_base_.camo_test))
 test_dataloader = val_dataloader
 randomness = dict(seed=0)  # tools/analysis_tools/run_ablation.py gives every row the same seed
