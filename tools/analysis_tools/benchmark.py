@@ -406,6 +406,17 @@ def format_backends(r: dict) -> str:
     return '\n'.join(lines)
 
 
+def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse what the parser alone cannot (tests/test_docs runs it on the documented commands).
+
+    Args:
+        parser (argparse.ArgumentParser): the tool's parser, for its ``error``.
+        args (argparse.Namespace): the parsed arguments.
+    """
+    if 'onnxruntime' in args.backend and args.device != 'cpu':
+        parser.error('--backend onnxruntime runs on the CPU: add --device cpu')
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     get_flops.add_model_input_arguments(parser)  # config, --shape, --batch-size, --threads, --json, ...
@@ -421,9 +432,8 @@ def main(argv=None) -> int:
     parser.add_argument('--onnx', help='the .onnx file for --backend onnxruntime (default: exported here '
                         'from the same random weights at --shape)')
     args = parser.parse_args(argv)
+    check_args(parser, args)
     if 'onnxruntime' in args.backend:
-        if args.device != 'cpu':
-            parser.error('--backend onnxruntime runs on the CPU: add --device cpu')
         result = run_backends(args.config, args.backend, tuple(args.shape), args.batch_size, args.iters,
                               args.warmup, args.threads, args.onnx, args.cfg_options)
         print(format_backends(result))
