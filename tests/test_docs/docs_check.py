@@ -17,6 +17,7 @@ all. What is checked:
   of that registry.
 - cross references: a quoted section name followed by "above" or "below" is a heading on that side.
 
+Rewrite docs/api.md after registering a component: ``python tests/test_docs/docs_check.py --write-api``.
 Run on another checkout (e.g. an old commit's worktree):
 ``PYTHONPATH=TREE python tests/test_docs/docs_check.py --root TREE``.
 """
@@ -447,6 +448,44 @@ def check_api_page(root: str, api: str) -> List[str]:
     return problems
 
 
+# ------------------------------------------------------------------------------------------ the API page
+API_INTRO = """# API: the registered components
+
+By the end of this page you will know every component that `import focus_mm` registers, with its
+arguments. They are registered in MMSegmentation's registries, so a config names them by `type` as it
+names mmseg's own; our configs say `custom_imports = dict(imports=['focus_mm'])`. The entry points
+for Python code are `focus_mm.apis.FocusInferencer` ([inference](user_guides/inference.md)) and
+`focus_mm.apis.export_onnx` ([deployment](user_guides/deployment.md)).
+
+This page is written by `python tests/test_docs/docs_check.py --write-api`; the docs test fails when a
+registered component is missing from it.
+"""
+API_ORDER = ('MODELS', 'TASK_UTILS', 'DATASETS', 'TRANSFORMS', 'METRICS', 'HOOKS', 'OPTIM_WRAPPER_CONSTRUCTORS')
+
+
+def public_path(obj) -> str:
+    """The shortest ``package.Name`` path under which ``obj`` can be imported."""
+    parts = obj.__module__.split('.')
+    for cut in range(1, len(parts)):
+        if getattr(importlib.import_module('.'.join(parts[:cut])), obj.__name__, None) is obj:
+            return '.'.join(parts[:cut] + [obj.__name__])
+    return f'{obj.__module__}.{obj.__name__}'
+
+
+def write_api_page(root: str = REPO) -> str:
+    """Write docs/api.md: a section per registry (known ones first), an autodoc entry per component."""
+    components = ours()
+    lines = [API_INTRO]
+    for registry in sorted(components, key=lambda r: (API_ORDER.index(r) if r in API_ORDER else 99, r)):
+        lines += [f'## {registry}', '']
+        for name, obj in sorted(components[registry].items()):
+            lines += ['```{eval-rst}', f'.. autoclass:: {public_path(obj)}', '```', '']
+    path = osp.join(root, 'docs', 'api.md')
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write('\n'.join(lines).rstrip('\n') + '\n')
+    return path
+
+
 # -------------------------------------------------------------------------------------- cross references
 def check_cross_references(root: str = REPO) -> List[str]:
     problems = []
@@ -522,9 +561,12 @@ CHECKS = (check_commands, check_paths, check_types, check_cross_references, chec
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description='check the docs of a checkout against its code')
     parser.add_argument('--root', default=REPO, help='the checkout (default: this one)')
+    parser.add_argument('--write-api', action='store_true', help='rewrite docs/api.md from the registries first')
     args = parser.parse_args(argv)
     root = osp.abspath(args.root)
     os.chdir(root)
+    if args.write_api:
+        print(f'wrote {write_api_page(root)}')
     total = 0
     for check in CHECKS:
         problems = check(root)
