@@ -1,5 +1,8 @@
 """The mini-benchmark: small, exact, deterministic datasets for the five tasks, built offline.
 
+One job in one file (~360 lines): the five sample makers share the crop, mask and compositing helpers
+and the on-disk split writer below.
+
 Every image is composed from the photographs and textures bundled with scikit-image (CC0 or public
 domain, shipped inside the wheel: nothing is downloaded), with a mask that is exact by construction:
 
