@@ -12,9 +12,9 @@ from mmengine.registry import Registry
 from mmseg import registry as _mmseg
 
 
-def _child(parent: Registry) -> Registry:
+def _child(parent: Registry, locations=('focus_mm', )) -> Registry:
     # locations: importing focus_mm registers the components (in the parents).
-    return Registry(parent.name, parent=parent, scope='focus_mm', locations=['focus_mm'])
+    return Registry(parent.name, parent=parent, scope='focus_mm', locations=list(locations))
 
 
 HOOKS = _child(_mmseg.HOOKS)
@@ -37,7 +37,8 @@ RUNNERS = _child(_mmseg.RUNNERS)
 RUNNER_CONSTRUCTORS = _child(_mmseg.RUNNER_CONSTRUCTORS)
 LOOPS = _child(_mmseg.LOOPS)
 LOG_PROCESSORS = _child(_mmseg.LOG_PROCESSORS)
-INFERENCERS = _child(_mmseg.INFERENCERS)
+# FocusInferencer is registered here, in the child itself (focus_mm.apis is imported on demand).
+INFERENCERS = _child(_mmseg.INFERENCERS, locations=('focus_mm.apis', ))
 
 __all__ = [
     'HOOKS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS', 'WEIGHT_INITIALIZERS', 'OPTIMIZERS',

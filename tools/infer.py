@@ -20,7 +20,6 @@ written (about 9 bytes per pixel) are held.
 """
 import argparse
 import glob
-import os
 import os.path as osp
 import sys
 
@@ -58,10 +57,10 @@ def parse_args():
 
 def collect_inputs(spec: str) -> list:
     """Expand a file, a folder (its images, sorted; suffixes matched in any case) or a glob into paths."""
-    from focus_mm.datasets.image_io import IMAGE_SUFFIXES
+    from focus_mm.datasets.image_io import IMAGE_SUFFIXES, list_images
 
     if osp.isdir(spec):
-        paths = sorted(osp.join(spec, f) for f in os.listdir(spec) if f.lower().endswith(IMAGE_SUFFIXES))
+        paths = list_images(spec)
     elif osp.isfile(spec):
         paths = [spec]
     else:
@@ -91,8 +90,7 @@ def main():
 
     from mmengine.utils import ProgressBar
 
-    from focus_mm.apis import FocusInferencer
-    from focus_mm.apis.inferencer import NonFiniteOutputError
+    from focus_mm.apis import FocusInferencer, NonFiniteOutputError
     from focus_mm.datasets.image_io import read_image
     from focus_mm.datasets.mask_io import probability_to_uint8
     from focus_mm.utils import overlay_mask

@@ -5,7 +5,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from torch import nn
 
-from ..engine.hooks.task_list_hook import model_tasks
+from ..tasks import TASK_METADATA_KEY, model_tasks
 
 
 class LogitsExportWrapper(nn.Module):
@@ -83,10 +83,6 @@ class OnnxExportWrapper(nn.Module):
         metas = [dict(img_shape=shape, ori_shape=shape, pad_shape=shape, padding_size=[0, 0, 0, 0])
                  ] * inputs.shape[0]
         return self.segmentor.encode_decode(inputs, metas)
-
-
-#: ONNX metadata key of the task a universal model's graph was exported for (one graph per task).
-TASK_METADATA_KEY = 'focus_mm.task'
 
 
 def exported_task(segmentor: nn.Module) -> Optional[str]:

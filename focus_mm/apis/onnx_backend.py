@@ -13,7 +13,7 @@ from typing import List, Optional, Tuple
 
 import torch
 
-from .export import TASK_METADATA_KEY
+from ..tasks import TASK_METADATA_KEY
 
 
 def create_session(path: str, threads: Optional[int] = None):

@@ -2,26 +2,7 @@
 import warnings
 from typing import Optional
 
-from ..engine.hooks.task_list_hook import checkpoint_tasks, model_tasks
-from ..tasks import TASK_KEY, TASKS
-
-
-def config_task(cfg) -> Optional[str]:
-    """The single task a config is about: its test evaluator's ``task``, else its test set's ``task``."""
-    if cfg is None:
-        return None
-    evaluator = cfg.get('test_evaluator')
-    evaluators = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
-    for item in evaluators:
-        if isinstance(item, dict) and isinstance(item.get('task'), str):
-            return item['task']
-    loader = cfg.get('test_dataloader')
-    dataset = loader.get('dataset') if isinstance(loader, dict) else None
-    if isinstance(dataset, dict):
-        for part in dataset.get('datasets', [dataset]):
-            if isinstance(part, dict) and isinstance(part.get(TASK_KEY), str):
-                return part[TASK_KEY]
-    return None
+from ..tasks import TASKS, checkpoint_tasks, config_task, model_tasks
 
 
 def set_inference_task(model, task: Optional[str], checkpoint: Optional[dict] = None, cfg=None,

@@ -16,6 +16,7 @@
 pixels of the same file.
 """
 import io
+import os
 from typing import Optional
 
 import cv2
@@ -24,6 +25,19 @@ from PIL import Image, ImageOps
 
 #: file endings that ``tools/infer.py`` collects from a folder (lower case; matched case-insensitively).
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif')
+
+
+def list_images(folder: str) -> list:
+    """The image files of ``folder`` (suffixes in :data:`IMAGE_SUFFIXES`, any case), sorted, with the path.
+
+    Args:
+        folder (str): The folder (not searched recursively).
+
+    Returns:
+        list[str]: ``folder/name`` for each image file.
+    """
+    return sorted(os.path.join(folder, name) for name in os.listdir(folder)
+                  if name.lower().endswith(IMAGE_SUFFIXES))
 
 
 def uint16_to_uint8(values: np.ndarray) -> np.ndarray:

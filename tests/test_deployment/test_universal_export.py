@@ -13,7 +13,8 @@ from mmengine.registry import init_default_scope
 from _tiny_models import build_model, single_thread, tiny_focus_segmentor_cfg
 from _tools import REPO, load_tool
 from focus_mm.apis import FocusInferencer, set_inference_task
-from focus_mm.apis.export import TASK_METADATA_KEY, export_onnx, onnx_parity
+from focus_mm.apis.export import export_onnx, onnx_parity
+from focus_mm.tasks import TASK_METADATA_KEY
 from focus_mm.apis.onnx_backend import create_session
 from focus_mm.apis.task_selection import check_graph_task
 from focus_mm.engine.hooks import TaskListHook

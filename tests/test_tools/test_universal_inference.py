@@ -14,7 +14,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from focus_mm.apis import FocusInferencer, load_model_checkpoint
-from focus_mm.engine.hooks import TaskListHook, checkpoint_tasks
+from focus_mm.engine.hooks import TaskListHook
+from focus_mm.tasks import checkpoint_tasks
 from focus_mm.utils import offline_model_cfg
 from mmseg.registry import MODELS
 

@@ -1,8 +1,7 @@
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .save_predictions_hook import SaveForegroundPredictionsHook
-from .task_list_hook import TaskListHook, checkpoint_tasks, model_tasks
+from .task_list_hook import TaskListHook
 
 __all__ = [
-    'NonFiniteLossError', 'NonFiniteLossHook', 'SaveForegroundPredictionsHook', 'TaskListHook', 'checkpoint_tasks',
-    'model_tasks'
+    'NonFiniteLossError', 'NonFiniteLossHook', 'SaveForegroundPredictionsHook', 'TaskListHook'
 ]

@@ -1,29 +1,9 @@
 """Record a universal model's task list in its checkpoints (``checkpoint['meta']['tasks']``)."""
-from typing import Optional, Tuple
-
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmseg.registry import HOOKS
 
-
-def model_tasks(model) -> Tuple[str, ...]:
-    """The tasks of a universal model (its decode head's ``tasks``); ``()`` for a single-task model.
-
-    Args:
-        model (nn.Module): A segmentor, possibly inside DDP / a TTA wrapper.
-    """
-    while is_model_wrapper(model) or hasattr(model, 'module'):
-        model = model.module
-    head = getattr(model, 'decode_head', None)
-    return tuple(getattr(head, 'tasks', ()) or ())
-
-
-def checkpoint_tasks(checkpoint: dict) -> Optional[Tuple[str, ...]]:
-    """The task list a checkpoint records in its ``meta``, or None when it records none."""
-    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
-    tasks = meta.get('tasks') if isinstance(meta, dict) else None
-    return None if tasks is None else tuple(tasks)
+from ...tasks import checkpoint_tasks, model_tasks
 
 
 @HOOKS.register_module()
