@@ -1,7 +1,6 @@
 """Helpers for the tests of the command-line tools and of the mini-benchmark configs."""
 import importlib.util
 import os.path as osp
-import sys
 from types import ModuleType
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -9,10 +8,8 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 def load_tool(*parts: str) -> ModuleType:
     """Import ``tools/<parts>.py`` as a module (the tools are scripts, not a package), e.g.
-    ``load_tool('analysis_tools', 'universal_study')``; ``tools/`` goes on ``sys.path`` for ``_common``."""
+    ``load_tool('experiments', 'universal_study')``."""
     tools = osp.join(REPO, 'tools')
-    if tools not in sys.path:
-        sys.path.insert(0, tools)
     spec = importlib.util.spec_from_file_location(parts[-1], osp.join(tools, *parts[:-1], f'{parts[-1]}.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -64,7 +64,7 @@ def _source_copy(tmp_path):
     """What a source distribution holds, copied, so that building leaves nothing in the repository."""
     import shutil
     src = tmp_path / 'src'
-    for name in ('focus_mm', 'configs'):
+    for name in ('focus_mm', 'configs', 'tools'):
         shutil.copytree(osp.join(REPO, name), src / name, symlinks=True,
                         ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
     for name in ('setup.cfg', 'pyproject.toml', 'README.md'):
@@ -72,7 +72,7 @@ def _source_copy(tmp_path):
     return str(src)
 
 
-def test_wheel_holds_the_package_and_the_configs(tmp_path):
+def test_wheel_holds_the_package_the_configs_and_the_tools(tmp_path):
     cmd = [sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '--no-index', '-q',
            '-w', str(tmp_path), _source_copy(tmp_path)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
@@ -80,9 +80,12 @@ def test_wheel_holds_the_package_and_the_configs(tmp_path):
     wheels = [f for f in tmp_path.iterdir() if f.suffix == '.whl']
     assert len(wheels) == 1, wheels
     names = set(zipfile.ZipFile(wheels[0]).namelist())
-    assert 'focus_mm/__init__.py' in names and 'focus_mm/compat.py' in names
+    assert 'focus_mm/__init__.py' in names and 'focus_mm/engine/checkpoint_loaders.py' in names
     assert 'focus_mm/models/backbones/dinov2.py' in names
     assert 'focus_mm/.mim/model-index.yml' in names
+    # the tools, as mmseg's wheel carries its own (what `mim train/test/run focus_mm` run)
+    for script in ('train.py', 'test.py', 'dist_train.sh', 'analysis_tools/get_flops.py'):
+        assert f'focus_mm/.mim/tools/{script}' in names, script
     repo_configs = set()
     for root, _, files in __import__('os').walk(osp.join(REPO, 'configs')):
         repo_configs |= {osp.relpath(osp.join(root, f), REPO) for f in files if f.endswith('.py')}
@@ -124,7 +127,7 @@ def test_install_requires_is_what_focus_mm_imports():
                     elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                         imported.add(node.module.split('.')[0])
     third_party = imported - set(sys.stdlib_module_names) - {'focus_mm'}
-    optional = {'pavi'}  # mmengine's pavi:// scheme, imported only when used (compat)
+    optional = {'pavi'}  # mmengine's pavi:// scheme, imported only when used (engine/checkpoint_loaders.py)
     dists = importlib.metadata.packages_distributions()
     declared = required | openmmlab | optional_extras
     wanted = set()

@@ -5,12 +5,9 @@ Examples:
     python tools/generate_mini_bench.py --tasks sod cod --root /tmp/mini --num-train 60 --num-test 20
 """
 import argparse
-import os.path as osp
-import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from focus_mm.datasets.mini_bench import TASKS, default_root, ensure_mini_bench  # noqa: E402
+from focus_mm.datasets.mini_bench import TASKS, default_root, ensure_mini_bench
 
 
 def main():

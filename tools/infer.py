@@ -26,9 +26,7 @@ import sys
 import cv2
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import check_work_dir  # noqa: E402
-
+from focus_mm.utils.cli import check_work_dir
 
 
 def positive_int(text: str) -> int:

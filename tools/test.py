@@ -10,16 +10,18 @@ Examples:
 import argparse
 import os
 import os.path as osp
-import sys
 
 from mmengine.runner import Runner
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import add_cfg_options, check_work_dir, configure_launcher, load_config  # noqa: E402
+from focus_mm.engine import configure_cpu_launcher
+from focus_mm.utils.cli import add_cfg_options, check_work_dir, load_config
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Test (and eval) a segmentor')
+    parser = argparse.ArgumentParser(
+        description='Test (and eval) a segmentor: mmseg\'s tools/test.py plus what FOCUS needs: the '
+        'checkpoint is loaded strictly, --task decodes a universal model as one task, --out writes the '
+        'masks, distributed runs without CUDA use gloo.')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the directory to save the file containing evaluation metrics')
@@ -63,7 +65,7 @@ def main():
         raise SystemExit(f'checkpoint not found: {args.checkpoint}')
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    configure_launcher(cfg)
+    configure_cpu_launcher(cfg)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

@@ -10,16 +10,19 @@ Examples:
 import argparse
 import os
 import os.path as osp
-import sys
 
 from mmengine.runner import Runner, find_latest_checkpoint
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import add_cfg_options, check_work_dir, configure_launcher, load_config  # noqa: E402
+from focus_mm.engine import configure_cpu_launcher
+from focus_mm.utils.cli import add_cfg_options, check_work_dir, load_config
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Train a segmentor')
+    parser = argparse.ArgumentParser(
+        description='Train a segmentor: mmseg\'s tools/train.py (runner_type included) plus what FOCUS '
+        'needs: --resume without a file continues from the work dir\'s latest checkpoint (else '
+        'load_from, logged); distributed runs without CUDA use gloo; --cfg-options refuses a mistyped '
+        'top-level key.')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
@@ -42,7 +45,7 @@ def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    configure_launcher(cfg)
+    configure_cpu_launcher(cfg)
 
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -82,7 +85,11 @@ def main():
         cfg.resume = True
         cfg.load_from = args.resume
 
-    runner = Runner.from_cfg(cfg)
+    if 'runner_type' not in cfg:
+        runner = Runner.from_cfg(cfg)
+    else:  # a custom runner named by the config, as mmseg's tools/train.py builds it
+        from mmseg.registry import RUNNERS
+        runner = RUNNERS.build(cfg)
     if resume_note:
         runner.logger.warning(resume_note)
     runner.train()

@@ -16,7 +16,7 @@ def load_model_checkpoint(model: torch.nn.Module, filename: str, map_location: s
     Args:
         model (nn.Module): The model.
         filename (str): Checkpoint path, URL or mmengine scheme (read by the safe loader of
-            ``focus_mm.compat``).
+            ``focus_mm.engine.checkpoint_loaders``).
         map_location (str): Where to put the tensors. Defaults to 'cpu'.
         revise_keys (list, optional): ``(pattern, replacement)`` pairs applied to the keys. Defaults to
             stripping ``module.``.

@@ -1,10 +1,11 @@
 """The one strict checkpoint loader, used by the backbone, the edge neck, the APIs and the tools.
 
 Files are read through mmengine's ``CheckpointLoader``, whose every scheme (local path, URL,
-``torchvision://``, ``open-mmlab://``...) ``focus_mm.compat`` routes to its safe reader; keys are
-revised and the weights copied by mmengine's strict ``_load_checkpoint_to_model``. What this module adds
-is a check before the copy, so that a mismatch raises with the file, the missing, unexpected and
-mis-shaped keys and what to do, instead of mmengine's warn-only default (a silently partial model).
+``torchvision://``, ``open-mmlab://``...) ``focus_mm.engine.checkpoint_loaders`` routes to its safe
+reader; keys are revised and the weights copied by mmengine's strict ``_load_checkpoint_to_model``.
+What this module adds is a check before the copy, so that a mismatch raises with the file, the missing,
+unexpected and mis-shaped keys and what to do, instead of mmengine's warn-only default (a silently
+partial model).
 """
 import os.path as osp
 import re

@@ -2,15 +2,14 @@
 import torch
 from cuda_utils import CUDA_MARKS
 
-from _tools import load_tool
+from focus_mm.utils.benchmarking import build_model
 
 pytestmark = CUDA_MARKS
 CONFIG = 'configs/focus/focus_dinov2-l_2xb4-20k_sod-512x512.py'
 
 
 def test_focus_l_forward_512_bf16(repo_root):
-    get_flops = load_tool('analysis_tools', 'get_flops')
-    model = get_flops.build_model(f'{repo_root}/{CONFIG}', device='cuda')
+    model = build_model(f'{repo_root}/{CONFIG}', device='cuda')
     inputs = torch.randn(1, 6, 512, 512, device='cuda')
     metas = [dict(img_shape=(512, 512), pad_shape=(512, 512), ori_shape=(512, 512))]
     torch.cuda.synchronize()

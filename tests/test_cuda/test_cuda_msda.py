@@ -8,8 +8,9 @@ pytestmark = CUDA_MARKS
 
 SHAPES = [(13, 17), (7, 9), (4, 5)]  # three non-square levels
 # Relative error (norms) of the kernel against float64 PyTorch on the same (rounded) inputs.
-# fp32: atomics and fma order only. bf16 runs in float32 (focus_mm.compat) with a bf16 output: its 8-bit
-# mantissa, 2^-8 = 3.9e-3. fp16 runs in half (sampling locations included: 2^-11 of the map's side).
+# fp32: atomics and fma order only. bf16 runs in float32 (focus_mm.models.layers.msda_bfloat16) with a
+# bf16 output: its 8-bit mantissa, 2^-8 = 3.9e-3. fp16 runs in half (sampling locations included:
+# 2^-11 of the map's side).
 TOLERANCE = {torch.float32: (1e-5, 1e-4), torch.bfloat16: (8e-3, 2e-2), torch.float16: (3e-3, 2e-2)}
 
 
@@ -39,7 +40,7 @@ def test_kernel_matches_pytorch_reference(dtype):
     ref.backward(grad_out.double())
 
     cuda_in = [t.cuda().requires_grad_() for t in (value, loc, weights)]
-    # the function MultiScaleDeformableAttention calls (bf16 through focus_mm.compat's float32 route)
+    # the function MultiScaleDeformableAttention calls (bf16 through msda_bfloat16's float32 route)
     out = msda.MultiScaleDeformableAttnFunction.apply(cuda_in[0], shapes.cuda(), start.cuda(), cuda_in[1],
                                                       cuda_in[2], 64)
     assert out.dtype == dtype and out.shape == ref.shape
@@ -56,7 +57,8 @@ def test_kernel_matches_pytorch_reference(dtype):
 
 def test_module_under_bf16_autocast_matches_float32():
     """MultiScaleDeformableAttention inside torch.autocast(bfloat16), as in a bf16 AMP run (the kernel has
-    no bf16: without focus_mm.compat this raises 'not implemented for BFloat16')."""
+    no bf16: without focus_mm.models.layers.msda_bfloat16 this raises 'not implemented for
+    BFloat16')."""
     torch.manual_seed(0)
     dims = 32
     attn = msda.MultiScaleDeformableAttention(embed_dims=dims, num_heads=4, num_levels=3, num_points=4,

@@ -50,7 +50,6 @@ def test_every_mini_config_parses():
 
 
 def test_mini_config_builds_and_feeds_the_metric(tmp_path):
-    import torch
     from mmengine.evaluator import Evaluator
     from mmengine.structures import PixelData
     init_default_scope('mmseg')
@@ -69,4 +68,3 @@ def test_mini_config_builds_and_feeds_the_metric(tmp_path):
         evaluator.process([sample])
     res = evaluator.evaluate(len(test))
     assert res['Sm'] == pytest.approx(1.0, abs=1e-9) and res['MAE'] == 0.0
-    assert isinstance(torch.tensor(res['Sm']).item(), float)

@@ -145,12 +145,9 @@ _TOOL_CACHE: Dict[str, object] = {}
 
 
 def load_tool(root: str, path: str):
-    """Import a tool script as a module (cached); ``tools/`` goes on ``sys.path`` for ``_common``."""
+    """Import a tool script as a module (cached)."""
     full = osp.join(root, path)
     if full not in _TOOL_CACHE:
-        tools = osp.join(root, 'tools')
-        if tools not in sys.path:
-            sys.path.insert(0, tools)
         name = '_docs_tool_' + re.sub(r'\W', '_', path)
         spec = importlib.util.spec_from_file_location(name, full)
         module = importlib.util.module_from_spec(spec)
@@ -274,7 +271,7 @@ def check_cfg_options(root: str, namespace: argparse.Namespace, cmd: str) -> Lis
         return []
     if not osp.isfile(osp.join(root, config)):
         return []
-    common = load_tool(root, 'tools/_common.py')
+    from focus_mm.utils import cli as common
     try:
         with contextlib.redirect_stderr(io.StringIO()):
             common.load_config(osp.join(root, config), options)

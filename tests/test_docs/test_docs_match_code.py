@@ -3,13 +3,10 @@ own parsers, named paths and configs exist, named types are registered, cross re
 right way; and the checker itself finds each kind of mistake in a planted page."""
 import os
 import os.path as osp
-import sys
 import textwrap
 
+import docs_check
 import pytest
-
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import docs_check  # noqa: E402
 
 REPO = docs_check.REPO
 

@@ -1,7 +1,6 @@
 """Shared steps of the projects/ tests: load a project's mini config offline, train two steps, predict."""
 import copy
 import os.path as osp
-import sys
 from typing import Dict, List, Tuple
 
 import torch
@@ -16,9 +15,8 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def load_project_config(relative_path: str) -> Config:
-    """A project config; the repository root goes on ``sys.path`` for the projects' ``custom_imports``."""
-    if REPO_ROOT not in sys.path:
-        sys.path.insert(0, REPO_ROOT)
+    """A project config (its ``custom_imports`` name ``projects.<name>``: the repository root is importable
+    in the tests by ``pythonpath = .`` in setup.cfg, as ``PYTHONPATH=.`` makes it for the tools)."""
     init_default_scope('mmseg')
     return Config.fromfile(osp.join(REPO_ROOT, relative_path))
 

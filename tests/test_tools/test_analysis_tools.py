@@ -31,9 +31,11 @@ def benchmark():
     return _load('benchmark')
 
 
-def test_sdpa_is_counted(get_flops):
+def test_sdpa_is_counted():
     """The handle added for scaled-dot-product attention counts Q K^T and A V."""
     from mmengine.analysis import FlopAnalyzer
+
+    from focus_mm.utils import benchmarking
 
     class Attn(nn.Module):
         def forward(self, q, k, v):
@@ -41,7 +43,7 @@ def test_sdpa_is_counted(get_flops):
 
     q, k, v = torch.randn(2, 3, 10, 8), torch.randn(2, 3, 7, 8), torch.randn(2, 3, 7, 5)
     analyzer = FlopAnalyzer(Attn(), (q, k, v))
-    analyzer.set_op_handle('aten::scaled_dot_product_attention', get_flops.sdpa_flop_jit)
+    analyzer.set_op_handle('aten::scaled_dot_product_attention', benchmarking.sdpa_flop_jit)
     analyzer.unsupported_ops_warnings(False)
     assert analyzer.total() == 2 * 3 * 10 * 7 * (8 + 5)
 

@@ -1,4 +1,4 @@
-"""--cfg-options: one DictAction parser (tools/_common.py) for every tool; new keys accepted as mmseg does."""
+"""--cfg-options: one DictAction parser (focus_mm/utils/cli.py) for every tool; new keys accepted as mmseg does."""
 import os.path as osp
 
 import pytest
@@ -11,7 +11,8 @@ NEW_KEYS = ['randomness.seed=1', 'env_cfg.dist_cfg.timeout=7200']
 
 @pytest.fixture(scope='module')
 def common():
-    return load_tool('_common')
+    from focus_mm.utils import cli
+    return cli
 
 
 def test_keys_the_config_does_not_hold_are_added_and_listed(common, capsys):
@@ -45,7 +46,7 @@ def test_every_tool_parses_with_the_same_action(common):
     pairs = NEW_KEYS + ['a.b=[1,2]', 'c=x']
     assert parser.parse_args(['--cfg-options', *pairs]).cfg_options == expected
     assert common.parse_cfg_options(pairs) == expected
-    ablation = load_tool('analysis_tools', 'run_ablation')
+    ablation = load_tool('experiments', 'run_ablation')
     assert ablation.parse_args(['x.py', '--work-dir', 'w', '--cfg-options', *pairs]).cfg_options == pairs
     for tool in ('train.py', 'test.py', 'analysis_tools/get_flops.py', 'analysis_tools/benchmark.py'):
         source = open(osp.join(REPO, 'tools', tool)).read()

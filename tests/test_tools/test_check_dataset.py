@@ -1,14 +1,13 @@
 """tools/misc/check_dataset.py on a small folder dataset with one problem of each kind."""
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 from PIL import Image
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'tools', 'misc'))
-import check_dataset  # noqa: E402
+from _tools import load_tool
+
+check_dataset = load_tool('misc', 'check_dataset')
 
 
 def _write(path, array):

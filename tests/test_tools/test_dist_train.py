@@ -7,7 +7,7 @@ import threading
 import pytest
 import torch
 
-from _tools import REPO, load_tool
+from _tools import REPO
 
 CONFIG = 'configs/focus/focus_mini_1xb8-300_sod-256x256.py'
 
@@ -35,7 +35,8 @@ def test_ranks_checking_one_work_dir_at_once_do_not_trip_over_each_other(tmp_pat
     """tools/dist_train.sh starts every rank on the same --work-dir; each checks that it can write there at
     the same moment. A shared probe file name let one rank delete the other's probe (seen in CI: 'cannot
     write to the output folder ...: No such file or directory')."""
-    common = load_tool('_common')
+    from focus_mm.utils import cli as common
+
     work = str(tmp_path / 'work')
     errors = []
 

@@ -1,4 +1,4 @@
-"""tools/analysis_tools/run_ablation.py: config collection, the per-row config, the table, --resume.
+"""tools/experiments/run_ablation.py: config collection, the per-row config, the table, --resume.
 
 Training and testing are the real tools/train.py and tools/test.py in subprocesses; here ``_run`` is
 replaced by a fake that writes what they would (a checkpoint, ``last_checkpoint``, the metrics JSON), so
@@ -21,7 +21,7 @@ MINI_ROWS = ['focus-ablation-0-baseline_mini_1xb2-150_cod-256x256.py',
 
 @pytest.fixture(scope='module')
 def runner():
-    return load_tool('analysis_tools', 'run_ablation')
+    return load_tool('experiments', 'run_ablation')
 
 
 class FakeTools:

@@ -1,4 +1,4 @@
-"""tools/analysis_tools/task_gradients.py: per-task gradients over the shared weights and their cosines."""
+"""tools/experiments/task_gradients.py: per-task gradients over the shared weights and their cosines."""
 import copy
 import os.path as osp
 
@@ -19,7 +19,7 @@ TASK_PARAMS = {'decode_head.task_query_feat.weight', 'decode_head.task_query_emb
 
 @pytest.fixture(scope='module')
 def tool():
-    return load_tool('analysis_tools', 'task_gradients')
+    return load_tool('experiments', 'task_gradients')
 
 
 def _same_images_as_each_task(num_images=2, seed=5):

@@ -1,4 +1,4 @@
-"""tools/analysis_tools/universal_study.py: the schedule it trains, resuming, and its tables."""
+"""tools/experiments/universal_study.py: the schedule it trains, resuming, and its tables."""
 import os.path as osp
 
 import pytest
@@ -8,12 +8,13 @@ from _tools import REPO, load_tool
 
 @pytest.fixture(scope='module')
 def study():
-    return load_tool('analysis_tools', 'universal_study')
+    return load_tool('experiments', 'universal_study')
 
 
 @pytest.fixture(scope='module')
 def common():
-    return load_tool('_common')
+    from focus_mm.utils import cli
+    return cli
 
 
 @pytest.mark.parametrize('config,iters,interval', [('universal', 1500, 100), ('single', 300, 100),

@@ -33,222 +33,28 @@ the process sampled every 5 ms over the warm-up and timed runs, and its increase
 them (activations and workspace; for training also gradients and optimizer state).
 """
 import argparse
-import os
 import os.path as osp
-import platform
-import statistics
 import sys
-import threading
-import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Optional
 
-import numpy as np
 import torch
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # get_flops next to this file
-import get_flops  # noqa: E402
-
-
-# ----------------------------------------------------------------------------- hardware limit
-def matmul_gflops(n: int = 2048, repeats: int = 5, device: str = 'cpu') -> Tuple[float, float]:
-    """Best dense float32 matmul rate (2 n^3 per product): GFLOP/s of wall time, and GFLOP per
-    second of process CPU time (all threads; the rate that time-slicing by other processes does not
-    change)."""
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
-    torch.mm(a, b)  # warm-up (thread pool, kernels)
-    best_wall = best_cpu = float('inf')
-    for _ in range(repeats):
-        _sync(device)
-        start, cpu_start = time.perf_counter(), time.process_time()
-        torch.mm(a, b)
-        _sync(device)
-        best_wall = min(best_wall, time.perf_counter() - start)
-        best_cpu = min(best_cpu, time.process_time() - cpu_start)
-    flop = 2 * n**3 / 1e9
-    return flop / best_wall, flop / max(best_cpu, 1e-9)
-
-
-def _sync(device) -> None:
-    if str(device).startswith('cuda'):
-        torch.cuda.synchronize()
-
-
-# ----------------------------------------------------------------------------- memory
-def _rss_bytes() -> int:
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
-
-
-class PeakMemory:
-    """Peak memory during a block: CUDA allocator peak, or sampled process RSS on CPU."""
-
-    def __init__(self, device: str, interval: float = 0.005):
-        self.device = str(device)
-        self.interval = interval
-        self.peak = self.base = 0
-        self._stop = threading.Event()
-
-    def __enter__(self):
-        if self.device.startswith('cuda'):
-            torch.cuda.reset_peak_memory_stats()
-            self.base = torch.cuda.memory_allocated()
-        else:
-            self.base = self.peak = _rss_bytes()
-            self._thread = threading.Thread(target=self._sample, daemon=True)
-            self._thread.start()
-        return self
-
-    def _sample(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, _rss_bytes())
-            time.sleep(self.interval)
-
-    def __exit__(self, *exc):
-        if self.device.startswith('cuda'):
-            self.peak = torch.cuda.max_memory_allocated()
-        else:
-            self._stop.set()
-            self._thread.join()
-            self.peak = max(self.peak, _rss_bytes())
-
-    def as_dict(self) -> dict:
-        kind = 'cuda_allocated' if self.device.startswith('cuda') else 'process_rss'
-        return {'memory_kind': kind, 'peak_mb': self.peak / 2**20,
-                'increase_mb': (self.peak - self.base) / 2**20}
-
-
-# ----------------------------------------------------------------------------- synthetic data
-def synthetic_batch(shape, batch_size: int, channels: int, with_gt: bool, seed: int = 0) -> dict:
-    """``{'inputs': [C x H x W uint8], 'data_samples': [SegDataSample]}`` as the dataloader gives it.
-
-    Returns the batch and the mean time of the ``EdgePrior`` transform per image (0 without edges).
-    """
-    import cv2
-    from mmengine.structures import PixelData
-
-    from focus_mm.datasets.transforms import EdgePrior
-    from mmseg.structures import SegDataSample
-
-    rng = np.random.default_rng(seed)
-    h, w = shape
-    inputs, samples, edge_times = [], [], []
-    for _ in range(batch_size):
-        small = rng.integers(0, 256, (max(h // 16, 2), max(w // 16, 2), 3), dtype=np.uint8)
-        img = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)  # smooth: Canny finds real edges
-        if channels == 6:
-            start = time.perf_counter()
-            img = EdgePrior().transform({'img': img})['img']
-            edge_times.append(time.perf_counter() - start)
-        inputs.append(torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))))
-        sample = SegDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
-        if with_gt:
-            yy, xx = np.mgrid[:h, :w]
-            cy, cx = rng.uniform(0.3, 0.7) * h, rng.uniform(0.3, 0.7) * w
-            mask = ((yy - cy) / (0.25 * h))**2 + ((xx - cx) / (0.2 * w))**2 < 1
-            sample.gt_sem_seg = PixelData(data=torch.from_numpy(mask.astype(np.int64))[None])
-        samples.append(sample)
-    edge_ms = 1e3 * statistics.mean(edge_times) if edge_times else 0.0
-    return {'inputs': inputs, 'data_samples': samples}, edge_ms
-
-
-# ----------------------------------------------------------------------------- timing
-def time_calls(fn: Callable[[], None], iters: int, warmup: int, device: str) -> Dict[str, object]:
-    """Run ``fn`` ``warmup`` times untimed, then ``iters`` times; seconds per call and peak memory.
-
-    The memory window includes the warm-up: the first call allocates what later calls reuse
-    (workspace, gradients, optimizer state), so the increase over the size before it is what the
-    step needs beyond the model.
-    """
-    times: List[float] = []
-    cpu_times: List[float] = []
-    with PeakMemory(device) as mem:
-        for _ in range(warmup):
-            fn()
-        for _ in range(iters):
-            _sync(device)
-            start, cpu_start = time.perf_counter(), time.process_time()
-            fn()
-            _sync(device)
-            times.append(time.perf_counter() - start)
-            cpu_times.append(time.process_time() - cpu_start)
-    return {'times_s': times, 'mean_s': statistics.mean(times), 'median_s': statistics.median(times),
-            'min_s': min(times), 'cpu_s': cpu_times, 'mean_cpu_s': statistics.mean(cpu_times),
-            **mem.as_dict()}
-
-
-def benchmark_inference(model, batch: dict, iters: int, warmup: int, device: str) -> dict:
-    model.eval()
-
-    def step():
-        with torch.no_grad():
-            model.test_step(batch)
-
-    out = time_calls(step, iters, warmup, device)
-    out['images_per_s'] = len(batch['inputs']) / out['mean_s']
-    return out
-
-
-def build_optim_wrapper(model, cfg, device: str):
-    """The config's optimizer wrapper; AMP wrappers become plain ones off CUDA (with a note)."""
-    from mmengine.optim import build_optim_wrapper as build
-    wrapper_cfg = dict(cfg.optim_wrapper)
-    note = None
-    if wrapper_cfg.get('type', 'OptimWrapper') == 'AmpOptimWrapper' and not str(device).startswith('cuda'):
-        wrapper_cfg['type'] = 'OptimWrapper'
-        for key in ('loss_scale', 'dtype'):
-            wrapper_cfg.pop(key, None)
-        note = 'AmpOptimWrapper replaced by OptimWrapper (float32): AMP needs a GPU'
-    return build(model, wrapper_cfg), note
-
-
-def benchmark_train(model, cfg, batch: dict, iters: int, warmup: int, device: str) -> dict:
-    optim_wrapper, note = build_optim_wrapper(model, cfg, device)
-    model.train()
-    losses = {}
-
-    def step():
-        losses.update(model.train_step(batch, optim_wrapper))
-
-    out = time_calls(step, iters, warmup, device)
-    out['images_per_s'] = len(batch['inputs']) / out['mean_s']
-    out['loss_finite'] = bool(all(torch.isfinite(v).all() for v in losses.values()))
-    if note:
-        out['note'] = note
-    return out
-
-
-# ----------------------------------------------------------------------------- report
-def machine_info(device: str, threads: int) -> dict:
-    info = {'device': str(device), 'torch': torch.__version__, 'threads': threads,
-            'python': platform.python_version()}
-    if str(device).startswith('cuda'):
-        info['name'] = torch.cuda.get_device_name()
-    else:
-        try:
-            with open('/proc/cpuinfo') as f:
-                info['name'] = next(line.split(':', 1)[1].strip() for line in f
-                                    if line.startswith('model name'))
-        except (OSError, StopIteration):
-            info['name'] = platform.processor()
-        info['logical_cpus'] = os.cpu_count()
-        # other processes share the cores: the 1-minute load says how much (timings are noisy above
-        # the core count)
-        info['load_average_1min'] = os.getloadavg()[0]
-    return info
+from focus_mm.utils import benchmarking
+from focus_mm.utils.benchmarking import (benchmark_inference, benchmark_train, machine_info, matmul_gflops,
+                                         rss_bytes, synthetic_batch, time_calls)
+from focus_mm.utils.cli import add_model_input_arguments, load_config, write_json
 
 
 def run(config: str, shape=(512, 512), batch_size: int = 1, iters: int = 3, warmup: int = 1,
         train_iters: int = 1, train_warmup: int = 1, device: str = 'cpu', threads: Optional[int] = None,
         matmul_size: int = 2048, flops: bool = True, cfg_options: Optional[dict] = None) -> dict:
     """Benchmark one config; returns the numbers as a dict (see the module docstring)."""
-    from _common import load_config  # tools/, put on sys.path by get_flops
     if threads:
         torch.set_num_threads(threads)
     threads = torch.get_num_threads()
     cfg = load_config(config, cfg_options)
-    model = get_flops.build_model(config, cfg_options, device)
-    channels = get_flops.input_channels(model)
+    model = benchmarking.build_model(config, cfg_options, device)
+    channels = benchmarking.input_channels(model)
     result = {'config': config, 'machine': machine_info(device, threads),
               'input': dict(batch_size=batch_size, channels=channels, height=shape[0], width=shape[1]),
               'params': sum(p.numel() for p in model.parameters())}
@@ -260,7 +66,7 @@ def run(config: str, shape=(512, 512), batch_size: int = 1, iters: int = 3, warm
     if iters > 0:
         result['inference'] = benchmark_inference(model, batch, iters, warmup, device)
     if flops:
-        analysis = get_flops.analyze(model, shape, 1)
+        analysis = benchmarking.analyze(model, shape, 1)
         result['gflops_per_image'] = analysis['gflops']['total']
         result['gflops_by_component'] = analysis['gflops']
     if train_iters > 0:
@@ -319,7 +125,6 @@ def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 5
     import copy
     import tempfile
 
-    from _common import load_config
     from focus_mm.apis.export import export_onnx
     from focus_mm.apis.onnx_backend import OnnxRuntimeSegmentor
 
@@ -327,8 +132,8 @@ def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 5
         torch.set_num_threads(threads)
     threads = torch.get_num_threads()
     cfg = load_config(config, cfg_options)
-    model = get_flops.build_model(config, cfg_options, 'cpu')
-    channels = get_flops.input_channels(model)
+    model = benchmarking.build_model(config, cfg_options, 'cpu')
+    channels = benchmarking.input_channels(model)
     batch, edge_ms = synthetic_batch(shape, batch_size, channels, with_gt=False)
     result = {'config': config, 'machine': machine_info('cpu', threads),
               'input': dict(batch_size=batch_size, channels=channels, height=shape[0], width=shape[1]),
@@ -344,7 +149,7 @@ def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 5
         elif onnx_path is not None:
             result['onnx'] = f'{onnx_path} (its weights are not these random ones: outputs not compared)'
         for backend in backends:
-            before = _rss_bytes()
+            before = rss_bytes()
             if backend == 'pytorch':
                 runner = model  # already built: its load_mb is 0 (the weights are in the process anyway)
             elif backend == 'onnxruntime':
@@ -354,7 +159,7 @@ def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 5
                                      f'{tuple(shape)}')
             else:
                 raise ValueError(f'unknown backend {backend!r}: pytorch or onnxruntime')
-            load_mb = (_rss_bytes() - before) / 2**20
+            load_mb = (rss_bytes() - before) / 2**20
             data = copy.deepcopy(batch)  # test_step writes its results into the data samples
             samples = []
 
@@ -419,7 +224,7 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    get_flops.add_model_input_arguments(parser)  # config, --shape, --batch-size, --threads, --json, ...
+    add_model_input_arguments(parser)  # config, --shape, --batch-size, --threads, --json, ...
     parser.add_argument('--iters', type=int, default=3, help='timed inference runs (0: skip inference)')
     parser.add_argument('--warmup', type=int, default=1, help='untimed inference runs first')
     parser.add_argument('--train-iters', type=int, default=1, help='timed training steps (0: skip)')
@@ -437,13 +242,13 @@ def main(argv=None) -> int:
         result = run_backends(args.config, args.backend, tuple(args.shape), args.batch_size, args.iters,
                               args.warmup, args.threads, args.onnx, args.cfg_options)
         print(format_backends(result))
-        get_flops.write_json(result, args.json)
+        write_json(result, args.json)
         return 0
     result = run(args.config, tuple(args.shape), args.batch_size, args.iters, args.warmup, args.train_iters,
                  args.train_warmup, args.device, args.threads, args.matmul_size, not args.no_flops,
                  args.cfg_options)
     print(format_report(result))
-    get_flops.write_json(result, args.json)
+    write_json(result, args.json)
     return 0
 
 

@@ -16,7 +16,7 @@ ratios between them are measured side by side:
 - the device's dense matmul rate (``torch.mm`` 4096^2 in float32 and bfloat16) as the hardware reference.
 
 Memory is the CUDA allocator's peak (``max_memory_allocated``) on a GPU and the sampled process RSS on the
-CPU (``benchmark.PeakMemory``). ``--models`` takes config paths; a name without a path is looked up in
+CPU (``focus_mm.utils.benchmarking.PeakMemory``). ``--models`` takes config paths; a name without a path is looked up in
 mmseg's own configs (``mask2former/...``). A model that fails is reported with its error in the JSON and
 the others still run.
 """
@@ -29,9 +29,6 @@ import traceback
 from typing import Dict, List, Optional, Sequence
 
 import torch
-
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # benchmark, get_flops
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # tools/ for _common
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 FOCUS_L = 'configs/focus/focus_dinov2-l_2xb4-20k_sod-512x512.py'
@@ -50,8 +47,8 @@ def build(config: str, device: str):
     """``(model, cfg)``: the config's model with random weights, no downloads, on ``device``."""
     from mmengine.registry import init_default_scope
 
-    import focus_mm  # noqa: F401  (registers the components; applies focus_mm.compat)
-    from _common import load_config
+    import focus_mm  # noqa: F401  (registers the components)
+    from focus_mm.utils.cli import load_config
     from focus_mm.utils import build_offline_model
 
     cfg = load_config(config)
@@ -75,7 +72,7 @@ def optim_wrapper(model, cfg, device: str):
 
 def matmul_rates(device: str, n: int) -> Dict[str, float]:
     """Dense ``torch.mm`` GFLOP/s (best of 5) in float32 and, on CUDA, bfloat16."""
-    import benchmark
+    from focus_mm.utils import benchmarking as benchmark
     rates = {'float32': benchmark.matmul_gflops(n, device=device)[0]}
     if device.startswith('cuda'):
         a = torch.randn(n, n, device=device, dtype=torch.bfloat16)
@@ -93,12 +90,11 @@ def matmul_rates(device: str, n: int) -> Dict[str, float]:
 
 def bench_model(config: str, device: str, shape, train_batch: int, infer_batches: Sequence[int],
                 iters: int, warmup: int) -> Dict:
-    import benchmark
-    import get_flops
+    from focus_mm.utils import benchmarking as benchmark
 
     path = resolve_config(config)
     model, cfg = build(path, device)
-    channels = get_flops.input_channels(model)
+    channels = benchmark.input_channels(model)
     out = {'config': config, 'params': sum(p.numel() for p in model.parameters()), 'channels': channels}
     autocast = (torch.autocast('cuda', dtype=torch.bfloat16) if device.startswith('cuda')
                 else torch.autocast('cpu', enabled=False))
@@ -137,7 +133,7 @@ def bench_model(config: str, device: str, shape, train_batch: int, infer_batches
 def run(models: Sequence[str], device: str, shape=(512, 512), train_batch: int = 4,
         infer_batches: Sequence[int] = (1, 8), iters: int = 5, warmup: int = 2,
         matmul_size: int = 4096) -> Dict:
-    import benchmark
+    from focus_mm.utils import benchmarking as benchmark
     result = {'machine': benchmark.machine_info(device, torch.get_num_threads()),
               'date_utc': time.strftime('%Y-%m-%d %H:%M', time.gmtime()),
               'shape': list(shape), 'matmul_size': matmul_size,

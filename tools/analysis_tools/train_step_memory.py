@@ -33,8 +33,6 @@ from typing import Dict, List, Optional
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # benchmark, get_flops
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # tools/ for _common
 
 VARIANTS = {
     'plain': {'model.backbone.with_cp': False, 'model.neck.with_cp': False},
@@ -54,9 +52,8 @@ def _max_rss_mb() -> float:
 def measure(config: str, variant: str, shape=(512, 512), batch_size: int = 2, device: str = 'cpu',
             threads: Optional[int] = None, cfg_options: Optional[dict] = None, seed: int = 0) -> Dict:
     """One training step of ``config`` in this process; the numbers of the module docstring."""
-    import benchmark
-    import get_flops
-    from _common import load_config
+    from focus_mm.utils.benchmarking import build_model, build_optim_wrapper, input_channels, synthetic_batch
+    from focus_mm.utils.cli import load_config
 
     if threads:
         torch.set_num_threads(threads)
@@ -64,10 +61,10 @@ def measure(config: str, variant: str, shape=(512, 512), batch_size: int = 2, de
     options.update(VARIANTS[variant])
     torch.manual_seed(seed)
     cfg = load_config(config, options)
-    model = get_flops.build_model(config, options, device)
-    channels = get_flops.input_channels(model)
-    batch, _ = benchmark.synthetic_batch(shape, batch_size, channels, with_gt=True, seed=seed)
-    optim_wrapper, note = benchmark.build_optim_wrapper(model, cfg, device)
+    model = build_model(config, options, device)
+    channels = input_channels(model)
+    batch, _ = synthetic_batch(shape, batch_size, channels, with_gt=True, seed=seed)
+    optim_wrapper, note = build_optim_wrapper(model, cfg, device)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if device.startswith('cuda'):
         torch.cuda.synchronize()
@@ -127,7 +124,7 @@ def format_table(results: List[Dict]) -> str:
 
 
 def main(argv=None) -> int:
-    from _common import add_cfg_options
+    from focus_mm.utils.cli import add_cfg_options
 
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')

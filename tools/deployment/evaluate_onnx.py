@@ -16,8 +16,7 @@ import sys
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # tools/ for _common
-from _common import add_cfg_options, load_config  # noqa: E402  (also puts this repository first on sys.path)
+from focus_mm.utils.cli import add_cfg_options, load_config
 
 
 def parse_args(argv=None):

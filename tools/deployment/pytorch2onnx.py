@@ -32,8 +32,7 @@ import time
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # tools/ for _common
-from _common import add_cfg_options, load_config  # noqa: E402  (also puts this repository first on sys.path)
+from focus_mm.utils.cli import add_cfg_options, load_config
 
 # Parity targets of docs/user_guides/deployment.md: beyond them the export is reported as failed.
 MAX_LOGIT_DIFF = 1e-4

@@ -16,14 +16,12 @@ Examples:
 """
 import argparse
 import copy
-import os.path as osp
 import sys
 from collections import Counter
 
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _common import load_config  # noqa: E402
+from focus_mm.utils.cli import load_config
 
 SPLITS = ('train', 'val', 'test')
 

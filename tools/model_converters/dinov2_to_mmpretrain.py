@@ -97,7 +97,7 @@ def main():
         raise SystemExit(f'checkpoint not found: {args.src}. Official weights: '
                          'https://dl.fbaipublicfiles.com/dinov2/dinov2_vitl14/dinov2_vitl14_pretrain.pth '
                          '(vits14 / vitb14 / vitg14 and the _reg4 variants likewise).')
-    import focus_mm  # noqa: F401  (focus_mm.compat: the safe loader behind every checkpoint scheme)
+    import focus_mm  # noqa: F401  (the safe loader behind every checkpoint scheme)
     from mmengine.runner.checkpoint import CheckpointLoader
     ckpt = CheckpointLoader.load_checkpoint(args.src, map_location='cpu')
     for key in ('model', 'teacher', 'state_dict'):

@@ -36,8 +36,8 @@ reader, not PIL: use batch size 1 there). Not reproduced: their metric code (our
 ``ForegroundMetric(paper_convention=True)`` gives their BER and AUC conventions) and float rounding
 (their attention and deformable-attention kernels differ from ours).
 
-Checkpoints (paths or URLs) are read with the project's safe loader (``focus_mm.compat``), detectron2
-``.pkl`` files (numpy arrays) with torch's restricted unpickler; ``FOCUS_TRUSTED_CHECKPOINTS=1`` allows
+Checkpoints (paths or URLs) are read with the project's safe loader
+(``focus_mm.engine.checkpoint_loaders``), detectron2 ``.pkl`` files (numpy arrays) with torch's restricted unpickler; ``FOCUS_TRUSTED_CHECKPOINTS=1`` allows
 a full unpickle of a file that holds other objects.
 """
 import argparse
@@ -306,7 +306,7 @@ def load_authors_checkpoint(path: str) -> Dict[str, torch.Tensor]:
                          'https://huggingface.co/geshang/focus_{large,giant}_{cod,sod,sd,dbd,fd}.')
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from focus_mm.compat import safe_unpickle
+    from focus_mm.engine.checkpoint_loaders import safe_unpickle
     if path.endswith('.pkl'):  # a plain pickle of numpy arrays: same policy, torch's restricted unpickler
         ckpt = safe_unpickle(path)
     else:

@@ -24,4 +24,4 @@ test_evaluator = val_evaluator
 param_scheduler = [dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=max_iters, by_epoch=False)]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
-randomness = dict(seed=0)  # tools/analysis_tools/run_ablation.py gives every row the same seed
+randomness = dict(seed=0)  # tools/experiments/run_ablation.py gives every row the same seed

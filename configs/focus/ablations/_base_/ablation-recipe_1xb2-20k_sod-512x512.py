@@ -11,4 +11,4 @@ param_scheduler = [dict(type='PolyLR', eta_min=0, power=0.9, begin=0, end=max_it
 train_cfg = dict(max_iters=max_iters, val_interval=2000)
 val_dataloader = dict(dataset=dict(_delete_=True, pipeline=_base_.test_pipeline, **_base_.pascal_s_test))
 test_dataloader = val_dataloader
-randomness = dict(seed=0)  # tools/analysis_tools/run_ablation.py gives every row the same seed
+randomness = dict(seed=0)  # tools/experiments/run_ablation.py gives every row the same seed

@@ -1,31 +1,28 @@
-"""Every workaround for running the 2023 OpenMMLab stack on current torch, in one place.
+"""One checkpoint policy for every mmengine scheme: safe first, a full unpickle only on opt-in.
 
-Imported first by ``focus_mm/__init__.py``; importing it twice is harmless. Each patch states why it
-exists and what upstream fixed it, so it can be dropped when the pins move.
+Importing ``focus_mm`` calls :func:`register_safe_checkpoint_loaders`, which changes three things in other
+libraries (all listed in ``docs/advanced_guides/changes_to_other_libraries.md``):
 
-- Checkpoints. mmengine 0.10.7's scheme loaders (``CheckpointLoader``: local paths, ``http(s)://``,
-  ``torchvision://``, ``open-mmlab://``, ``mmcls://``, ...) call ``torch.load`` without ``weights_only``,
-  and the URL ones go through ``torch.hub.load_state_dict_from_url``, which unpickles a downloaded file in
-  full (a ``__reduce__`` payload in the hub cache runs). On torch >= 2.6 the local loader's default safe
-  load also refuses mmengine's own training state and breaks ``--resume``. Every scheme is re-registered
-  (``force=True``) to one reader, :func:`safe_load`: ``weights_only=True`` with mmengine's state classes
-  allow-listed (and ``HistoryBuffer`` pickled without function references, so our own checkpoints load
-  safely); URLs are downloaded to the torch hub cache first and read the same way. A file that the safe
-  load refuses is fully unpickled only when the user opts in (``FOCUS_TRUSTED_CHECKPOINTS=1``), logged;
-  a truncated or corrupt file is reported as such and never retried with a full unpickle.
-- ``mmengine.dist`` assumes CUDA for the PyTorch launcher (``torch.cuda.set_device``) and the runner
-  wraps models in DDP with ``device_ids=[LOCAL_RANK]``; both fail on a CPU machine. CPU runs get a
-  gloo process group and a DDP wrapper without device ids (``CPUDistributedDataParallel``).
-- ``pkg::`` configs. mmengine resolves ``_base_ = ['focus_mm::focus/x.py']`` only for packages in its
-  ``PKG2PROJECT`` table; focus_mm is added to it, and for focus_mm the package folder is the imported
-  module's (mmengine asks the distribution's location, which is site-packages, not the source tree,
-  for an editable install).
-- Deformable attention in bfloat16. mmcv 2.1's CUDA kernel of ``MultiScaleDeformableAttention`` is
-  compiled for half, float and double only (``AT_DISPATCH_FLOATING_TYPES_AND_HALF``), so a bf16 AMP run
-  stops with ``"ms_deform_attn_forward_cuda" not implemented for 'BFloat16'`` (open-mmlab/mmcv#2878, open;
-  no mmcv release dispatches bf16). The module's call of the kernel is routed through
-  :class:`MSDAFunctionBF16AsFloat32`, which runs bf16 inputs in float32 and returns bf16; other dtypes go
-  to mmcv's function unchanged.
+- mmengine 0.10.7's scheme loaders (``CheckpointLoader``: local paths, ``http(s)://``, ``torchvision://``,
+  ``open-mmlab://``, ``mmcls://``, ...) call ``torch.load`` without ``weights_only``, and the URL ones go
+  through ``torch.hub.load_state_dict_from_url``, which unpickles a downloaded file in full (a
+  ``__reduce__`` payload in the hub cache runs). On torch >= 2.6 the local loader's default safe load also
+  refuses mmengine's own training state and breaks ``--resume`` (mmengine issue #1655). Every scheme is
+  re-registered (``force=True``) to one reader, :func:`safe_load`: ``weights_only=True`` with mmengine's
+  state classes allow-listed; URLs are downloaded to the torch hub cache first and read the same way. A
+  file that the safe load refuses is fully unpickled only when the user opts in
+  (``FOCUS_TRUSTED_CHECKPOINTS=1``), logged; a truncated or corrupt file is reported as such and never
+  retried with a full unpickle.
+- ``HistoryBuffer.__getstate__`` drops the buffer's table of statistics functions, which the safe
+  loader refuses and which the class re-creates on load anyway.
+- ``torch.serialization.add_safe_globals`` gets mmengine's training-state classes and numpy's
+  array/scalar reconstructors.
+
+Upstream: mmengine PR #1670 (merged after 0.10.7, in no release as of mmengine 0.10.7 on PyPI) makes
+mmengine's loaders pass ``weights_only=False``: that restores ``--resume`` but unpickles every file in
+full, so it does not retire this module. What retires it is an mmengine release whose loaders read with
+``weights_only=True`` and allow-list its own training state (no such issue or PR is open upstream; the
+nearest is PR #1639, which also passes ``weights_only=False``).
 """
 import importlib.util
 import io
@@ -45,12 +42,6 @@ import torch
 
 from mmengine.logging import print_log
 
-_PATCHED = False
-
-
-# --------------------------------------------------------------------------------------------------
-# 1. Checkpoint loading: one policy for every scheme, safe first, full unpickle only on opt-in.
-# --------------------------------------------------------------------------------------------------
 TRUSTED_ENV = 'FOCUS_TRUSTED_CHECKPOINTS'
 
 
@@ -336,10 +327,6 @@ SCHEME_LOADERS = {
 }
 
 
-# Former name of load_from_local, kept for callers outside this package.
-load_local_checkpoint = load_from_local
-
-
 def _history_buffer_getstate(self) -> dict:
     """``HistoryBuffer.__getstate__`` without its function table.
 
@@ -351,7 +338,8 @@ def _history_buffer_getstate(self) -> dict:
     return state
 
 
-def _patch_checkpoint_loader() -> None:
+def register_safe_checkpoint_loaders() -> None:
+    """Make every mmengine checkpoint scheme read through :func:`safe_load` (idempotent)."""
     from mmengine.logging.history_buffer import HistoryBuffer
     from mmengine.runner.checkpoint import CheckpointLoader
 
@@ -363,108 +351,11 @@ def _patch_checkpoint_loader() -> None:
     # converters) reads checkpoints through safe_load.
     unknown = sorted(set(CheckpointLoader._schemes) - set(SCHEME_LOADERS))
     if unknown:  # a scheme mmengine added after 0.10.7, or another package registered: not covered
-        print_log(f'focus_mm.compat: checkpoint schemes {unknown} are not covered by the safe loader',
+        print_log(f'focus_mm.engine.checkpoint_loaders: checkpoint schemes {unknown} are not covered by the '
+                  'safe loader',
                   logger='current', level=logging.WARNING)
     for prefix, loader in SCHEME_LOADERS.items():
         CheckpointLoader.register_scheme(prefixes=prefix, loader=loader, force=True)
 
 
-# --------------------------------------------------------------------------------------------------
-# 2. Distributed training on CPU (mmengine 0.10.7 assumes CUDA for the pytorch launcher).
-# --------------------------------------------------------------------------------------------------
-def _patch_cpu_distributed() -> None:
-    import mmengine.dist.utils as dist_utils
-    from mmengine.model.wrappers import MMDistributedDataParallel
-    from mmengine.registry import MODEL_WRAPPERS
-
-    original = dist_utils._init_dist_pytorch
-
-    def _init_dist_pytorch(backend='nccl', init_backend='torch', **kwargs):
-        if torch.cuda.is_available():
-            return original(backend, init_backend=init_backend, **kwargs)
-        # No GPU: nccl cannot work and torch.cuda.set_device would raise; use gloo.
-        torch.distributed.init_process_group(backend='gloo', **kwargs)
-
-    dist_utils._init_dist_pytorch = _init_dist_pytorch
-
-    if 'CPUDistributedDataParallel' not in MODEL_WRAPPERS.module_dict:
-
-        @MODEL_WRAPPERS.register_module()
-        class CPUDistributedDataParallel(MMDistributedDataParallel):
-            """DDP for CPU modules: drops the CUDA ``device_ids`` the runner always passes."""
-
-            def __init__(self, module, device_ids=None, **kwargs):
-                super().__init__(module=module, device_ids=None, **kwargs)
-
-
-# --------------------------------------------------------------------------------------------------
-# 3. Configs by package scope: ``_base_ = ['focus_mm::focus/<config>.py']``.
-# --------------------------------------------------------------------------------------------------
-def _patch_package_configs() -> None:
-    import mmengine.config.config as config_module
-    from mmengine.config.utils import PKG2PROJECT
-
-    # mmengine refuses pkg:: for packages outside this table ("mmengine does not support to load
-    # focus_mm config"); its configs then come from focus_mm/.mim/configs (see setup.py).
-    PKG2PROJECT.setdefault('focus_mm', 'focus_mm')
-    original = config_module.get_installed_path
-    if getattr(original, '_focus_mm', False):
-        return
-
-    def get_installed_path(package: str) -> str:
-        # For an editable install the distribution's location is site-packages, where no focus_mm
-        # folder exists; the imported package is the one whose configs are meant.
-        if package == 'focus_mm':
-            return osp.dirname(osp.abspath(__file__))
-        return original(package)
-
-    get_installed_path._focus_mm = True
-    config_module.get_installed_path = get_installed_path
-
-
-# --------------------------------------------------------------------------------------------------
-# 4. mmcv's MSDA CUDA kernel has no bfloat16 (open-mmlab/mmcv#2878): bf16 inputs run in float32.
-# --------------------------------------------------------------------------------------------------
-class MSDAFunctionBF16AsFloat32:
-    """Stands in for ``MultiScaleDeformableAttnFunction`` where ``MultiScaleDeformableAttention`` calls it.
-
-    ``apply`` takes the same arguments as mmcv's function. A bfloat16 ``value`` is cast to float32 with the
-    sampling locations and attention weights, the kernel runs in float32 and the output is cast back to
-    bfloat16 (autograd casts the gradients the same way); any other dtype calls mmcv's function as it is.
-    """
-
-    #: mmcv's ``MultiScaleDeformableAttnFunction`` (set by the patch).
-    function = None
-
-    @classmethod
-    def apply(cls, value, spatial_shapes, level_start_index, sampling_locations, attention_weights,
-              im2col_step):
-        if value.dtype != torch.bfloat16:
-            return cls.function.apply(value, spatial_shapes, level_start_index, sampling_locations,
-                                      attention_weights, im2col_step)
-        out = cls.function.apply(value.float(), spatial_shapes, level_start_index, sampling_locations.float(),
-                                 attention_weights.float(), im2col_step)
-        return out.to(value.dtype)
-
-
-def _patch_msda_bf16() -> None:
-    import mmcv.ops.multi_scale_deform_attn as msda
-
-    if msda.MultiScaleDeformableAttnFunction is not MSDAFunctionBF16AsFloat32:
-        MSDAFunctionBF16AsFloat32.function = msda.MultiScaleDeformableAttnFunction
-        msda.MultiScaleDeformableAttnFunction = MSDAFunctionBF16AsFloat32
-
-
-def apply() -> None:
-    """Apply every workaround once."""
-    global _PATCHED
-    if _PATCHED:
-        return
-    _patch_checkpoint_loader()
-    _patch_cpu_distributed()
-    _patch_package_configs()
-    _patch_msda_bf16()
-    _PATCHED = True
-
-
-apply()
+register_safe_checkpoint_loaders()

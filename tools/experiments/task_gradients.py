@@ -10,19 +10,16 @@ read them against (two gradients of the same task agree that much with this many
 docs/results/universal.md reads the study's checkpoints with it.
 
 Example:
-    python tools/analysis_tools/task_gradients.py \
+    python tools/experiments/task_gradients.py \
         configs/focus/focus-universal_mini_1xb8-1500_all-256x256.py CKPT --num-images 32 --by-module dbd-fd
 """
 import argparse
 import copy
-import os.path as osp
-import sys
 from typing import Dict, List, Sequence, Tuple
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # tools/ for _common
-from _common import add_cfg_options, load_config  # noqa: E402
+from focus_mm.utils.cli import add_cfg_options, load_config
 
 
 def shared_parameters(model: torch.nn.Module) -> List[Tuple[str, torch.nn.Parameter]]:

@@ -2,13 +2,13 @@
 
 Examples:
     # the CPU mini ablation (every mini row of Table 4, mini COD)
-    python tools/analysis_tools/run_ablation.py configs/focus/ablations --filter '*_mini*' \\
+    python tools/experiments/run_ablation.py configs/focus/ablations --filter '*_mini*' \\
         --work-dir work_dirs/ablation_mini --threads 1
     # the paper's COD ablation on GPUs (needs the datasets, DINOv2/CLIP/ResNet weights)
-    python tools/analysis_tools/run_ablation.py configs/focus/ablations --filter '*_cod-512x512.py' \\
+    python tools/experiments/run_ablation.py configs/focus/ablations --filter '*_cod-512x512.py' \\
         --work-dir work_dirs/ablation_cod
     # continue after an interruption: finished rows are skipped, an unfinished one resumes training
-    python tools/analysis_tools/run_ablation.py ... --resume
+    python tools/experiments/run_ablation.py ... --resume
 
 Each config (a folder stands for its ``*.py`` files, sorted) is trained with ``tools/train.py`` and then
 tested with ``tools/test.py`` as separate processes, all with the same ``randomness.seed``, into
@@ -33,8 +33,6 @@ import time
 from typing import Dict, List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, REPO)
-sys.path.insert(0, osp.join(REPO, 'tools'))  # _common
 RESULT_FILE = 'ablation_result.json'
 SWITCHES = ('JP', 'CR', 'EE', 'PR', 'frozen', 'M0')
 # ``focus-ablation-<id>-<tag>_<backbone>_...``: the Table 4 row id, the variant tag, the backbone.
@@ -58,7 +56,7 @@ def parse_args(argv=None):
                         help="keep the configs' validation during training (off: the test after it does)")
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                         help='overrides passed to every train and test run (parsed and checked as '
-                        'tools/train.py does, see tools/_common.py)')
+                        'tools/train.py does, see focus_mm/utils/cli.py)')
     parser.add_argument('--dry-run', action='store_true',
                         help='list the rows and their switches, run nothing')
     return parser.parse_args(argv)
@@ -170,7 +168,7 @@ def write_run_config(config: str, cfg, args, path: str) -> int:
     that ran (the user's ``--cfg-options`` are passed on as given).
     """
     max_iters = args.max_iters or cfg.train_cfg.get('max_iters')
-    lines = [f"# Written by tools/analysis_tools/run_ablation.py: {osp.basename(config)} with the ablation's "
+    lines = [f"# Written by tools/experiments/run_ablation.py: {osp.basename(config)} with the ablation's "
              'seed and schedule.',
              f'_base_ = [{osp.abspath(config)!r}]',
              f'randomness = dict(seed={args.seed})']
@@ -192,7 +190,7 @@ def write_run_config(config: str, cfg, args, path: str) -> int:
 
 def run_row(config: str, args, env: dict) -> dict:
     """Train, test and describe one config; returns (and saves) its result record."""
-    from _common import load_config, parse_cfg_options
+    from focus_mm.utils.cli import load_config, parse_cfg_options
     stem = osp.splitext(osp.basename(config))[0]
     work_dir = osp.join(args.work_dir, stem)
     result_path = osp.join(work_dir, RESULT_FILE)

@@ -1,4 +1,4 @@
-"""Full-size parts (built on the meta device) match the authors' parameter counts within 2%."""
+"""tools/analysis_tools/count_params.py: full-size parts (meta device) match the authors' counts within 2%."""
 import pytest
 
 from _tools import load_tool

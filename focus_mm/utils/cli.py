@@ -1,20 +1,18 @@
-"""Helpers shared by the command-line tools (argument checks with messages a user can act on)."""
+"""Helpers of the command-line tools: ``--cfg-options``, reading a config, checking an output folder.
+
+``tools/*.py`` (and ``focus_mm/.mim/tools`` in an installed package) import them from here, so a tool runs
+from any working directory without editing ``sys.path``.
+"""
 import argparse
 import inspect
+import json
 import os
 import os.path as osp
 import sys
 import tempfile
 from typing import Optional, Sequence
 
-import torch
 from mmengine.config import Config, DictAction
-
-# Configs may import project code (custom_imports=['projects.<name>...']), as in mmseg: the repository
-# root must be importable however the tool was started.
-_REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if _REPO_ROOT not in sys.path:
-    sys.path.insert(1, _REPO_ROOT)
 
 
 def add_cfg_options(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +27,7 @@ def add_cfg_options(parser: argparse.ArgumentParser) -> None:
 
 def parse_cfg_options(pairs: Optional[Sequence[str]]) -> Optional[dict]:
     """``KEY=VALUE`` strings to the dict that ``--cfg-options`` gives (for tools that also pass the
-    strings on to a child process, like run_ablation.py)."""
+    strings on to a child process, like ``tools/experiments/run_ablation.py``)."""
     if not pairs:
         return None
     parser = argparse.ArgumentParser(add_help=False)
@@ -89,14 +87,6 @@ def _has_key(cfg, dotted: str) -> bool:
     return True
 
 
-def configure_launcher(cfg: Config) -> None:
-    """On a machine without CUDA, run distributed jobs with gloo and CPU DDP (see focus_mm.compat)."""
-    if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
-        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
-        cfg.model_wrapper_cfg = dict(type='CPUDistributedDataParallel',
-                                     find_unused_parameters=cfg.get('find_unused_parameters', False))
-
-
 def check_work_dir(path: str) -> None:
     """Fail early, with the path, when the output folder cannot be written."""
     try:
@@ -108,3 +98,24 @@ def check_work_dir(path: str) -> None:
     except OSError as err:
         raise SystemExit(f'cannot write to the output folder {path}: {err.strerror}. '
                          'Choose another with --work-dir / --out.')
+
+
+def add_model_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``get_flops.py`` and ``benchmark.py``: the config, the input size and batch,
+    torch's threads, the JSON file and ``--cfg-options``."""
+    parser.add_argument('config')
+    parser.add_argument('--shape', type=int, nargs=2, default=[512, 512], metavar=('H', 'W'))
+    parser.add_argument('--batch-size', type=int, default=1)
+    parser.add_argument('--threads', type=int, default=None, help='torch threads (default: torch\'s)')
+    parser.add_argument('--json', help='also write the numbers to this file')
+    add_cfg_options(parser)
+
+
+def write_json(result: dict, path: Optional[str]) -> None:
+    """Write ``result`` to ``path`` (folders created) and say so; nothing when ``path`` is None."""
+    if not path:
+        return
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(result, f, indent=2)
+    print(f'written {path}')

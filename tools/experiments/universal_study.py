@@ -12,11 +12,11 @@ every ``--checkpoint-interval`` iterations and always starts with ``tools/train.
 that was stopped goes on from its last checkpoint when the same command is run again.
 
 Examples:
-    python tools/analysis_tools/universal_study.py --seeds 0 1                     # 1,500 vs 5 x 300
-    python tools/analysis_tools/universal_study.py --seeds 0 --universal-iters 500 --single-iters 100
-    python tools/analysis_tools/universal_study.py --seeds 0 1 --only gap           # + train/test gap
-    python tools/analysis_tools/universal_study.py --seeds 0 1 --only table         # tables of what exists
-    python tools/analysis_tools/universal_study.py --seeds 0 1 --tag queries-pixel \
+    python tools/experiments/universal_study.py --seeds 0 1                     # 1,500 vs 5 x 300
+    python tools/experiments/universal_study.py --seeds 0 --universal-iters 500 --single-iters 100
+    python tools/experiments/universal_study.py --seeds 0 1 --only gap           # + train/test gap
+    python tools/experiments/universal_study.py --seeds 0 1 --only table         # tables of what exists
+    python tools/experiments/universal_study.py --seeds 0 1 --tag queries-pixel \
         --universal-options model.neck.tasks=None  # a design variant: own work dirs, same single-task models
 """
 import argparse

@@ -1,4 +1,4 @@
-"""One checkpoint policy for every mmengine scheme and entry point (focus_mm.compat.safe_load).
+"""One checkpoint policy for every mmengine scheme and entry point (checkpoint_loaders.safe_load).
 
 A payload file (a pickle whose ``__reduce__`` would create a marker folder) is put where each scheme
 looks for it: the torch hub cache for URLs (named as the URL's basename, so nothing is downloaded; the
@@ -20,10 +20,10 @@ from mmengine.runner.checkpoint import (CheckpointLoader, get_external_models, g
 
 from _tiny_models import NARROW_RESNET18, TINY_VIT_ARCH
 from _tools import load_tool
-from focus_mm import compat
-from focus_mm.compat import CorruptCheckpointError, UnsafeCheckpointError
+from focus_mm.engine import checkpoint_loaders
+from focus_mm.engine.checkpoint_loaders import CorruptCheckpointError, UnsafeCheckpointError
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 class _Payload:
@@ -107,16 +107,18 @@ def _examples(hub, monkeypatch):
 
 def test_every_mmengine_scheme_is_routed_to_the_safe_loader():
     schemes = dict(CheckpointLoader._schemes)
-    assert set(schemes) == set(compat.SCHEME_LOADERS), 'a scheme is not covered by focus_mm.compat'
+    assert set(schemes) == set(checkpoint_loaders.SCHEME_LOADERS), \
+        'a scheme is not covered by focus_mm.engine.checkpoint_loaders'
     for prefix, loader in schemes.items():
-        assert loader.__module__ == 'focus_mm.compat', prefix
+        assert loader.__module__ == 'focus_mm.engine.checkpoint_loaders', prefix
 
 
 def test_payload_is_refused_by_every_scheme_and_never_runs(hub, monkeypatch):
     examples = _examples(hub, monkeypatch)
     assert set(examples) == set(CheckpointLoader._schemes), 'a registered scheme has no example here'
     for prefix, name in examples.items():
-        assert compat.SCHEME_LOADERS[prefix] is CheckpointLoader._get_checkpoint_loader(name), name
+        loader = CheckpointLoader._get_checkpoint_loader(name)
+        assert checkpoint_loaders.SCHEME_LOADERS[prefix] is loader, name
         with pytest.raises(UnsafeCheckpointError, match='FOCUS_TRUSTED_CHECKPOINTS=1') as err:
             CheckpointLoader.load_checkpoint(name, map_location='cpu')
         assert 'posix.mkdir' in str(err.value) or 'mkdir' in str(err.value), (name, str(err.value))
@@ -239,7 +241,7 @@ def test_safe_url_checkpoint_loads_without_opt_in(hub):
 
 
 def test_detectron2_pickle_is_read_safely(tmp_path, monkeypatch):
-    from focus_mm.compat import safe_unpickle
+    from focus_mm.engine.checkpoint_loaders import safe_unpickle
 
     monkeypatch.delenv('FOCUS_TRUSTED_CHECKPOINTS', raising=False)
     good = tmp_path / 'model_final.pkl'
@@ -257,3 +259,27 @@ def test_detectron2_pickle_is_read_safely(tmp_path, monkeypatch):
     cut.write_bytes(good.read_bytes()[:40])
     with pytest.raises(CorruptCheckpointError, match='cut.pkl'):
         safe_unpickle(str(cut))
+
+
+def test_local_loader_reports_a_missing_file(tmp_path):
+    loader = CheckpointLoader._get_checkpoint_loader(str(tmp_path / 'x.pth'))
+    assert loader.__module__ == 'focus_mm.engine.checkpoint_loaders'
+    with pytest.raises(FileNotFoundError, match='x.pth'):
+        loader(str(tmp_path / 'x.pth'))
+
+
+def test_mmengine_training_state_loads_safely(tmp_path):
+    """A MessageHub state (HistoryBuffer, numpy) loads with weights_only=True: no full unpickle needed."""
+    from mmengine.logging import MessageHub
+
+    hub = MessageHub.get_instance('checkpoint_loaders_test')
+    hub.update_scalar('train/loss', 1.5)
+    hub.update_scalar('train/loss', np.float64(0.5))
+    hub.update_info('iter', 3)
+    path = tmp_path / 'state.pth'
+    torch.save({'message_hub': hub.state_dict(), 'meta': {'seed': np.int64(3), 'arr': np.arange(3)},
+                'state_dict': {'w': torch.ones(2)}}, path)
+    loader = CheckpointLoader._get_checkpoint_loader(str(path))
+    ckpt = loader(str(path), map_location='cpu')
+    assert ckpt['message_hub']['log_scalars']['train/loss'].mean() == pytest.approx(1.0)
+    assert ckpt['meta']['arr'].tolist() == [0, 1, 2]
