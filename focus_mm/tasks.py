@@ -4,7 +4,7 @@ A sample's task travels in its metainfo under :data:`TASK_KEY` (``ForegroundData
 it there, ``PackSegInputs(meta_keys=(..., 'task'))`` keeps it). A universal model
 (``GroundQueryHead(tasks=...)``) reads it to condition its queries; the multi-task metric reads it to
 pick the task's metric set. A universal checkpoint records its task list in ``meta['tasks']``
-(``TaskListHook``), and a universal model's ONNX graph its one task under :data:`TASK_METADATA_KEY`.
+(``TaskListHook``), and a universal model's ONNX graph its task list under :data:`TASKS_METADATA_KEY`.
 """
 from typing import Iterable, Optional, Sequence, Tuple
 
@@ -14,8 +14,11 @@ from mmengine.model import is_model_wrapper
 TASKS: Tuple[str, ...] = ('sod', 'cod', 'sd', 'dbd', 'fd')
 #: the metainfo key that names a sample's task.
 TASK_KEY = 'task'
-#: ONNX metadata key of the task a universal model's graph was exported for (one graph per task).
+#: ONNX metadata key of the task a universal model's graph was exported for, in graphs without a task
+#: input (one graph per task, an older export); read for those files only.
 TASK_METADATA_KEY = 'focus_mm.task'
+#: ONNX metadata key of a universal model's task list (JSON): a graph's ``task`` input indexes it.
+TASKS_METADATA_KEY = 'focus_mm.tasks'
 
 
 def check_task(task: str, known: Sequence[str] = TASKS, who: str = 'focus_mm') -> str:

@@ -18,7 +18,7 @@ from ..datasets.transforms.edge_prior import to_uint8_bgr
 from ..registry import INFERENCERS
 from ..utils import build_offline_model, overlay_mask
 from .checkpoint import load_model_checkpoint
-from .task_selection import check_graph_task, set_inference_task
+from .task_selection import set_inference_task
 
 ImageInput = Union[str, np.ndarray]
 
@@ -142,9 +142,9 @@ class FocusInferencer(BaseInferencer):
         """
         if self.backend == 'onnxruntime':
             from .onnx_backend import OnnxRuntimeSegmentor
-            model = OnnxRuntimeSegmentor(cfg, weights)
-            # A graph has no task input: a universal model's graph is one task's (its metadata says which).
-            self.task = check_graph_task(model.task, self._requested_task, weights, cfg)
+            # A universal model's graph takes the task as an input (its metadata lists the tasks).
+            model = OnnxRuntimeSegmentor(cfg, weights, task=self._requested_task)
+            self.task = model.task
             return model
         from mmseg.registry import MODELS
 

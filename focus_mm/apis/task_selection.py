@@ -1,6 +1,6 @@
 """Choosing the task at inference: one rule for FocusInferencer, tools/infer.py and tools/test.py."""
 import warnings
-from typing import Optional
+from typing import Optional, Sequence
 
 from ..tasks import TASKS, checkpoint_tasks, config_task, model_tasks
 
@@ -51,11 +51,14 @@ def set_inference_task(model, task: Optional[str], checkpoint: Optional[dict] = 
     return None
 
 
-def check_graph_task(graph_task: Optional[str], task: Optional[str], path: str, cfg=None) -> Optional[str]:
-    """The same rule for an exported graph (the ONNX Runtime backend), which has no task input.
+def check_graph_task(graph_task: Optional[str], task: Optional[str], path: str, cfg=None,
+                     graph_tasks: Sequence[str] = ()) -> Optional[str]:
+    """The same rule for an exported graph (the ONNX Runtime backend).
 
-    - A universal model's graph (``graph_task``: the task it was exported for, from its metadata) serves
-      that task: ``task`` None or equal is fine, another task fails, naming the file and the fix.
+    - A universal model's graph with a ``task`` input (``graph_tasks``: its task list, from the file's
+      metadata) decodes any of its tasks: ``task`` must be one of them.
+    - A universal model's graph without task input (``graph_task``: the one task it was exported for)
+      serves that task: ``task`` None or equal is fine, another task fails, naming the file and the fix.
     - A single-task model's graph ignores ``task``, with a warning when it differs from the config's task.
 
     Returns:
@@ -63,13 +66,20 @@ def check_graph_task(graph_task: Optional[str], task: Optional[str], path: str, 
     """
     if task is not None and task not in TASKS:
         raise ValueError(f'unknown task {task!r}; the tasks are {list(TASKS)}.')
+    if graph_tasks:
+        if task is None:
+            raise ValueError(f'{path} is a universal model: choose its task with task=... (--task); it '
+                             f'knows the tasks {list(graph_tasks)}.')
+        if task not in graph_tasks:
+            raise ValueError(f'unknown task {task!r} for {path}; it knows the tasks {list(graph_tasks)}.')
+        return task
     if graph_task is None:
         _warn_single_task(task, config_task(cfg), 'graph')
         return None
     if task is not None and task != graph_task:
-        raise ValueError(f"{path} is a universal model exported for the task '{graph_task}' (a graph has no "
-                         f"task input); for '{task}', export another graph: tools/deployment/pytorch2onnx.py "
-                         f'CONFIG CHECKPOINT --task {task} --out ...')
+        raise ValueError(f"{path} is a universal model exported for the task '{graph_task}' only (a graph "
+                         f"without task input); for '{task}', export a graph with a task input: "
+                         'tools/deployment/pytorch2onnx.py CONFIG CHECKPOINT --out ...')
     return graph_task
 
 

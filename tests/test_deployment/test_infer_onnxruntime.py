@@ -30,14 +30,16 @@ model = dict(decode_head=dict(prior_index=4))
 rng = np.random.default_rng(0)
 yy, xx = np.mgrid[:80, :80]
 blob = (((yy - 40)**2 + (xx - 35)**2) < 400)[..., None]
-# square images: the pipeline makes them 64 x 64, the graph's size, in both backends
+# square and non-square images: the same test pipeline in both backends (the graph is dynamic)
 SQUARE = {
     'photo.jpg': np.where(blob, 200, 40).astype(np.uint8) + rng.integers(0, 30, (80, 80, 3), dtype=np.uint8),
     'small.png': rng.integers(0, 255, (48, 48, 3), dtype=np.uint8),
     'alpha.png': rng.integers(0, 255, (64, 64, 4), dtype=np.uint8),
     'gray.png': rng.integers(0, 255, (96, 96), dtype=np.uint8),
+    'wide.png': rng.integers(0, 255, (40, 70, 3), dtype=np.uint8),
+    'tall.png': rng.integers(0, 255, (90, 50, 3), dtype=np.uint8),
 }
-WIDE = rng.integers(0, 255, (40, 70, 3), dtype=np.uint8)  # the ONNX backend resizes it to 64 x 64
+WIDE = rng.integers(0, 255, (40, 70, 3), dtype=np.uint8)
 
 
 def _run(args, timeout=300):
@@ -64,8 +66,8 @@ def exported(tmp_path_factory):
 
 def test_exporter_prints_checker_and_parity(exported):
     log = exported['log']
-    assert 'onnx.checker: ok' in log and "inputs ['image', 'edge']" in log, log
-    assert 'parity at 64x64' in log and '-> ok' in log, log
+    assert 'onnx.checker: ok' in log and "inputs ['image', 'edge', 'img_shape']" in log, log
+    assert 'parity at 64x64' in log and 'parity at 96x128' in log and 'FAILED' not in log, log
     assert osp.getsize(exported['onnx']) > 100_000
 
 
@@ -94,14 +96,16 @@ def test_infer_tool_onnxruntime_writes_the_same_files(exported, tmp_path):
         assert read['onnxruntime']['overlay'].shape == img.shape[:2] + (3, ), name
 
 
-def test_inferencer_onnxruntime_api_resizes_to_the_graph(exported):
+def test_inferencer_onnxruntime_api_follows_the_pipeline(exported):
     from focus_mm.apis import FocusInferencer
 
     inferencer = FocusInferencer(exported['config'], exported['onnx'], backend='onnxruntime')
-    assert inferencer.model.fixed_shape == (64, 64)
-    result = inferencer(WIDE)[0]  # not the graph's aspect ratio: resized to 64 x 64 and back
+    assert inferencer.model.fixed_shape is None  # dynamic: the config's keep-ratio resize and padding
+    result = inferencer(WIDE)[0]
     assert result.mask.shape == result.prob.shape == WIDE.shape[:2]
     assert result.prob.dtype == np.float32 and 0 <= result.prob.min() and result.prob.max() <= 1
+    torch_result = FocusInferencer(exported['config'], exported['checkpoint'])(WIDE)[0]
+    assert np.abs(torch_result.prob - result.prob).max() <= 1e-3
     with pytest.raises(ValueError, match='onnxruntime'):
         FocusInferencer(exported['config'], None, backend='onnxruntime')
     with pytest.raises(ValueError, match='backend'):
@@ -116,7 +120,7 @@ def test_evaluate_onnx_scores_graph_and_checkpoint_on_the_same_inputs(exported, 
     assert module.main([exported['config'], exported['onnx'], '--checkpoint', exported['checkpoint'],
                         '--threads', '1', '--cfg-options'] + options) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith('[evaluate_onnx]')]
-    assert '2 test images' in lines[0] and '64x64' in lines[0]
+    assert '2 test images' in lines[0] and "config's test pipeline" in lines[0]
     torch_line, onnx_line = lines[1], lines[2]
     assert torch_line.startswith('[evaluate_onnx] pytorch: Sm ') and 'mini.onnx: Sm ' in onnx_line
     # same inputs, same weights: the same scores and (nearly) the same masks
@@ -124,5 +128,6 @@ def test_evaluate_onnx_scores_graph_and_checkpoint_on_the_same_inputs(exported, 
         return float(line.split('Sm ', 1)[1].split(',')[0])
 
     assert abs(sm(torch_line) - sm(onnx_line)) <= 1e-3, (torch_line, onnx_line)
-    agreement = float(onnx_line.rsplit('pytorch ', 1)[1].rstrip('%')) / 100
+    agreement = float(onnx_line.split('with pytorch ', 1)[1].split('%')[0]) / 100
+    assert 'worst image' in onnx_line
     assert agreement >= 0.999

@@ -14,7 +14,7 @@ from _tiny_models import build_model, single_thread, tiny_focus_segmentor_cfg
 from _tools import REPO, load_tool
 from focus_mm.apis import FocusInferencer, set_inference_task
 from focus_mm.apis.export import export_onnx, onnx_parity
-from focus_mm.tasks import TASK_METADATA_KEY
+from focus_mm.tasks import TASKS_METADATA_KEY
 from focus_mm.apis.onnx_backend import create_session
 from focus_mm.apis.task_selection import check_graph_task
 from focus_mm.engine.hooks import TaskListHook
@@ -40,35 +40,39 @@ def _metadata(path):
     return {p.key: p.value for p in onnx.load(path).metadata_props}
 
 
-def _run_graph(path, seed=0):
+def _run_graph(path, task_index, seed=0):
     session = create_session(path, threads=1)
     gen = torch.Generator().manual_seed(seed)
-    feeds = {i.name: torch.randn(1, 3, *SHAPE, generator=gen).numpy() for i in session.get_inputs()}
+    feeds = {name: torch.randn(1, 3, *SHAPE, generator=gen).numpy() for name in ('image', 'edge')}
+    feeds.update(img_shape=np.array([SHAPE], dtype=np.int64), task=np.array([task_index], dtype=np.int64))
     return session.run(['logits'], feeds)[0]
 
 
-def test_a_universal_model_is_exported_one_task_at_a_time(universal, tmp_path):
-    universal.decode_head.inference_task = None
-    with pytest.raises(ValueError, match=r"one task at a time.*\['sod', 'cod', 'sd'\]"):
-        export_onnx(universal, str(tmp_path / 'none.onnx'), SHAPE)
+def test_a_universal_model_is_one_graph_with_a_task_input(universal, tmp_path):
+    universal.decode_head.inference_task = None  # no task needed: the graph takes it as an input
+    path = str(tmp_path / 'universal.onnx')
+    assert export_onnx(universal, path, SHAPE) == ['image', 'edge', 'img_shape', 'task']
+    assert _metadata(path) == {TASKS_METADATA_KEY: '["sod", "cod", "sd"]'}
     logits = {}
     for task in ('cod', 'sd'):
-        set_inference_task(universal, task)
-        path = str(tmp_path / f'{task}.onnx')
-        export_onnx(universal, path, SHAPE)
-        assert _metadata(path) == {TASK_METADATA_KEY: task}
-        parity = onnx_parity(universal, path, SHAPE, threads=1)
+        parity = onnx_parity(universal, path, SHAPE, threads=1, task=task)
         assert parity['max_abs_diff'] <= 1e-4, parity
-        logits[task] = _run_graph(path)
-    assert np.abs(logits['cod'] - logits['sd']).max() > 1e-3  # the task is baked into each graph
+        logits[task] = _run_graph(path, TASKS.index(task))
+    assert np.abs(logits['cod'] - logits['sd']).max() > 1e-3  # the task input selects the task
 
 
 def test_graph_task_rule():
     assert check_graph_task('cod', None, 'm.onnx') == 'cod'
     assert check_graph_task('cod', 'cod', 'm.onnx') == 'cod'
     with pytest.raises(ValueError,
-                       match=r"m.onnx is a universal model exported for the task 'cod'.*--task sd"):
+                       match=r"m.onnx is a universal model exported for the task 'cod' only.*pytorch2onnx"):
         check_graph_task('cod', 'sd', 'm.onnx')
+    # a graph with a task input: any of its tasks, and one must be chosen
+    assert check_graph_task(None, 'sd', 'm.onnx', graph_tasks=('sod', 'sd')) == 'sd'
+    with pytest.raises(ValueError, match=r"m.onnx is a universal model: choose its task.*\['sod', 'sd'\]"):
+        check_graph_task(None, None, 'm.onnx', graph_tasks=('sod', 'sd'))
+    with pytest.raises(ValueError, match=r"unknown task 'cod' for m.onnx"):
+        check_graph_task(None, 'cod', 'm.onnx', graph_tasks=('sod', 'sd'))
     with pytest.raises(ValueError, match="unknown task 'shadow'"):
         check_graph_task('cod', 'shadow', 'm.onnx')
     cfg = Config(dict(test_evaluator=dict(type='ForegroundMetric', task='sod')))
@@ -80,7 +84,7 @@ def test_graph_task_rule():
         assert check_graph_task(None, 'sod', 'm.onnx', cfg) is None
 
 
-def test_exporter_and_inferencer_serve_the_exported_task(tmp_path):
+def test_exporter_and_inferencer_serve_every_task(tmp_path):
     tool = load_tool('deployment', 'pytorch2onnx')
     init_default_scope('mmseg')
     torch.manual_seed(0)
@@ -89,25 +93,17 @@ def test_exporter_and_inferencer_serve_the_exported_task(tmp_path):
     TaskListHook().before_save_checkpoint(SimpleNamespace(model=model), checkpoint)
     ckpt = str(tmp_path / 'universal.pth')
     torch.save(checkpoint, ckpt)
-    out = str(tmp_path / 'universal_cod.onnx')
+    out = str(tmp_path / 'universal.onnx')
     common = [UNIVERSAL_MINI, ckpt, '--out', out, '--shape', '64', '64', '--threads', '1']
-    with pytest.raises(SystemExit,
-                       match=r"universal.pth: .*choose its task.*\['sod', 'cod', 'sd', 'dbd', 'fd'\]"):
-        tool.main(common)
     assert tool.main(common + ['--task', 'cod']) == 0  # 0: the parity targets are met
-    assert _metadata(out) == {TASK_METADATA_KEY: 'cod'}
-    inferencer = FocusInferencer(UNIVERSAL_MINI, out, backend='onnxruntime')
-    assert inferencer.task == 'cod'
+    assert _metadata(out) == {TASKS_METADATA_KEY: '["sod", "cod", "sd", "dbd", "fd"]'}
+    with pytest.raises(ValueError, match=r"choose its task.*\['sod', 'cod', 'sd', 'dbd', 'fd'\]"):
+        FocusInferencer(UNIVERSAL_MINI, out, backend='onnxruntime')
     image = np.random.default_rng(0).integers(0, 255, (48, 80, 3), dtype=np.uint8)
-    prediction = inferencer(image)[0]
-    assert prediction.prob.shape == (48, 80) and np.isfinite(prediction.prob).all()
-    assert FocusInferencer(UNIVERSAL_MINI, out, backend='onnxruntime', task='cod').task == 'cod'
-    with pytest.raises(ValueError, match=r"exported for the task 'cod'.*--task sd"):
-        FocusInferencer(UNIVERSAL_MINI, out, backend='onnxruntime', task='sd')
-    # the graphs of two tasks are not scored together (each test set would be decoded as which task?)
-    out_sd = str(tmp_path / 'universal_sd.onnx')
-    assert tool.main([UNIVERSAL_MINI, ckpt, '--out', out_sd, '--shape', '64', '64', '--threads', '1',
-                      '--task', 'sd']) == 0
-    evaluate = load_tool('deployment', 'evaluate_onnx')
-    with pytest.raises(SystemExit, match=r"different tasks .*'universal_cod.onnx': 'cod'.*'sd'"):
-        evaluate.main([UNIVERSAL_MINI, out, out_sd, '--checkpoint', ckpt])
+    for task in ('cod', 'sd'):
+        inferencer = FocusInferencer(UNIVERSAL_MINI, out, backend='onnxruntime', task=task)
+        assert inferencer.task == task
+        prediction = inferencer(image)[0]
+        assert prediction.prob.shape == (48, 80) and np.isfinite(prediction.prob).all()
+    with pytest.raises(ValueError, match=r"unknown task 'shadow'"):
+        FocusInferencer(UNIVERSAL_MINI, out, backend='onnxruntime', task='shadow')

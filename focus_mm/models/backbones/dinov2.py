@@ -37,6 +37,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from mmcv.cnn.bricks.drop import DropPath
 from mmpretrain.models.backbones.vision_transformer import VisionTransformer
 from mmpretrain.models.utils import resize_pos_embed
@@ -270,12 +271,31 @@ class DINOv2(VisionTransformer):
                 raise ValueError(f'DINOv2(token_geometry="stretched"): an input of {tuple(img.shape[-2:])} '
                                  f'pixels has no full {self.patch_size} x {self.patch_size} patch')
             img = img[..., :height, :width]
+        elif torch.jit.is_tracing():
+            # mmcv's adaptive padding reads the input size into Python ints (math.ceil), which a trace
+            # records as constants: pad here with sizes computed in the graph (the same zeros at the
+            # bottom/right), so the adaptive padding finds nothing left to pad at any size.
+            height, width = img.shape[-2:]
+            img = F.pad(img, [0, (-width) % self.patch_size, 0, (-height) % self.patch_size])
         x, hw = self.patch_embed(img)
         x = torch.cat((self.cls_token.expand(x.shape[0], -1, -1), x), dim=1)
-        x = x + resize_pos_embed(self.pos_embed, self.patch_resolution, hw,
-                                 mode=self.interpolate_mode, num_extra_tokens=self.num_extra_tokens)
+        if torch.jit.is_tracing():
+            # mmpretrain's resize_pos_embed returns the table unresized when the sizes match, a branch a
+            # trace would fix; bicubic resizing to the same size is the identity, so always resize.
+            x = x + self._resized_pos_embed(hw)
+        else:
+            x = x + resize_pos_embed(self.pos_embed, self.patch_resolution, hw,
+                                     mode=self.interpolate_mode, num_extra_tokens=self.num_extra_tokens)
         x = self.drop_after_pos(x)
         return self.pre_norm(x), tuple(hw)
+
+    def _resized_pos_embed(self, hw) -> torch.Tensor:
+        """The position-embedding table resized to the token grid ``hw`` (ints or traced sizes)."""
+        extra = self.num_extra_tokens
+        grid = self.pos_embed[:, extra:].reshape(1, *self.patch_resolution, -1).permute(0, 3, 1, 2)
+        resized = F.interpolate(grid.float(), size=hw, mode=self.interpolate_mode, align_corners=False)
+        resized = resized.flatten(2).transpose(1, 2).to(self.pos_embed.dtype)
+        return torch.cat((self.pos_embed[:, :extra], resized), dim=1)
 
     def forward_group(self, tokens: torch.Tensor, index: int) -> torch.Tensor:
         """Run the blocks of interaction group ``index`` on ``tokens``."""

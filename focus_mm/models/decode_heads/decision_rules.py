@@ -18,6 +18,20 @@ from mmseg.registry import MODELS
 FOREGROUND, BACKGROUND = 0, 1  # class indices of the head; no-object is the last class
 
 
+def log_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """``log(sigmoid(x))``, finite for every finite ``x``, also in an exported graph.
+
+    torch exports ``F.logsigmoid`` as ``Log(Sigmoid(x))``: in float32 ``Sigmoid`` reaches 0 below about
+    -88, so the graph's log is ``-inf`` where PyTorch's is ``x``, and the log-sum-exp of the fused logits
+    becomes NaN where both queries' mask logits are that negative. ``-softplus(-x)`` is the same function
+    and exports as ONNX ``Softplus``, which ONNX Runtime computes without the underflow; eagerly
+    PyTorch's own ``logsigmoid`` is kept.
+    """
+    if torch.onnx.is_in_onnx_export():
+        return -F.softplus(-x)
+    return F.logsigmoid(x)
+
+
 def fuse_ground_predictions(cls: torch.Tensor, mask_logits: torch.Tensor) -> torch.Tensor:
     """``log S_fg - log S_bg`` with ``S_c = sum_q softmax(cls_q)[c] * sigmoid(mask_q)``.
 
@@ -29,7 +43,7 @@ def fuse_ground_predictions(cls: torch.Tensor, mask_logits: torch.Tensor) -> tor
         Tensor: B x 1 x H x W; computed in log space, so it stays finite where both are tiny.
     """
     log_cls = cls.float().log_softmax(dim=-1)[..., None, None]  # B x Q x 3 x 1 x 1
-    log_masks = F.logsigmoid(mask_logits.float())
+    log_masks = log_sigmoid(mask_logits.float())
     log_fg = torch.logsumexp(log_cls[:, :, FOREGROUND] + log_masks, dim=1)
     log_bg = torch.logsumexp(log_cls[:, :, BACKGROUND] + log_masks, dim=1)
     return (log_fg - log_bg)[:, None]
@@ -48,7 +62,7 @@ def foreground_only_logits(cls: torch.Tensor, mask_logits: torch.Tensor) -> torc
         Tensor: B x 1 x H x W; ``P`` is clamped to ``[1e-6, 1 - 1e-6]`` so that the logit stays finite.
     """
     log_cls = cls.float().log_softmax(dim=-1)[..., None, None]  # B x Q x K x 1 x 1
-    log_fg = torch.logsumexp(log_cls[:, :, FOREGROUND] + F.logsigmoid(mask_logits.float()), dim=1)
+    log_fg = torch.logsumexp(log_cls[:, :, FOREGROUND] + log_sigmoid(mask_logits.float()), dim=1)
     prob = log_fg.exp().clamp(1e-6, 1 - 1e-6)  # one query: P <= 1; several could sum above it
     return (prob.log() - torch.log1p(-prob))[:, None]
 

@@ -5,8 +5,9 @@ Its jobs live beside it: the losses in :mod:`.ground_query_losses` (a mixin, wit
 its attention mask in :mod:`focus_mm.models.utils.pca_prior`, the task vectors in
 :mod:`focus_mm.models.layers.task_embedding`.
 """
+import contextlib
 import copy
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -18,7 +19,7 @@ from torch import nn
 from ...tasks import check_task_list
 from ..layers import (MaskedAttentionDecoderLayer, SinePositionalEncoding2D, build_task_embeddings,
                       task_indices)
-from ..utils import image_token_mask, pca_foreground_prior, prior_attention_mask
+from ..utils import image_token_mask, pca_foreground_prior, prior_attention_mask, valid_token_mask
 from .decision_rules import build_decision_rule
 from .ground_query_losses import GroundQueryLossMixin
 
@@ -213,6 +214,8 @@ class GroundQueryHead(GroundQueryLossMixin, BaseDecodeHead):
         self.tasks: Tuple[str, ...] = () if tasks is None else check_task_list(tasks, 'GroundQueryHead')
         #: when set, every sample is decoded as this task (tools/test.py --task, FocusInferencer(task=)).
         self.inference_task: Optional[str] = None
+        self._batch_task_ids: Optional[torch.Tensor] = None  # see batch_inputs
+        self._batch_img_shapes: Optional[torch.Tensor] = None
         if not self.tasks:
             return
         for name, embedding in build_task_embeddings(self.tasks, task_conditioning, self.num_queries,
@@ -230,7 +233,30 @@ class GroundQueryHead(GroundQueryLossMixin, BaseDecodeHead):
         """
         if not self.tasks:
             return None
+        if self._batch_task_ids is not None:
+            return self._batch_task_ids
         return task_indices(self.tasks, batch_img_metas, self.inference_task, self.level_embed.weight.device)
+
+    @contextlib.contextmanager
+    def batch_inputs(self, task_ids: Optional[torch.Tensor] = None,
+                     img_shapes: Optional[torch.Tensor] = None) -> Iterator[None]:
+        """Give the batch's task indices and image sizes as tensors instead of per-image metainfo.
+
+        An exported graph takes them as inputs (``task``, ``img_shape``): read from metainfo dicts they
+        would be Python values, which a trace records as constants (one task, one batch size, one image
+        size per graph). Inside the block ``task_indices`` returns ``task_ids`` and the M0 prior's valid
+        tokens come from ``img_shapes``.
+
+        Args:
+            task_ids (Tensor, optional): ``B`` indices into ``tasks`` (long).
+            img_shapes (Tensor, optional): ``B x 2`` (H, W) of each image inside the padded batch (long).
+        """
+        previous = self._batch_task_ids, self._batch_img_shapes
+        self._batch_task_ids, self._batch_img_shapes = task_ids, img_shapes
+        try:
+            yield
+        finally:
+            self._batch_task_ids, self._batch_img_shapes = previous
 
     def init_weights(self):
         """Default inits, then Xavier for the decoder layers' matrices (as Mask2Former)."""
@@ -321,6 +347,9 @@ class GroundQueryHead(GroundQueryLossMixin, BaseDecodeHead):
     def _valid_tokens(self, tokens: torch.Tensor,
                       batch_img_metas: Optional[List[dict]]) -> Optional[torch.Tensor]:
         """Each image's own tokens (bool B x h x w) from its ``img_shape``; None: all tokens."""
+        if self._batch_img_shapes is not None and tokens.dim() == 4:
+            return valid_token_mask(self._batch_img_shapes, tuple(tokens.shape[-2:]), self.prior_patch_size,
+                                    tokens.device)
         return image_token_mask(tokens, batch_img_metas, self.prior_patch_size)
 
     def _decode_queries(self, query: torch.Tensor, mask_features: torch.Tensor, attn_size):

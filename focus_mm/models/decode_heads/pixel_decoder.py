@@ -10,7 +10,7 @@ from torch import nn
 
 from mmseg.registry import MODELS
 from ..layers import SinePositionalEncoding2D
-from ..utils import cell_centre_reference_points, level_layout
+from ..utils import cell_centre_reference_points, level_layout, split_levels
 
 
 class DeformableEncoderLayer(nn.Module):
@@ -151,7 +151,7 @@ class FocusPixelDecoder(BaseModule):
             x = layer(x, pos, ref, spatial_shapes, start)
 
         multi_scale = [t.transpose(1, 2).reshape(b, -1, h, w)
-                       for t, (h, w) in zip(x.split([h * w for h, w in shapes], dim=1), shapes)]
+                       for t, (h, w) in zip(split_levels(x, shapes), shapes)]
         y = self.lateral_conv(feats[0])
         y = y + F.interpolate(multi_scale[-1], size=y.shape[-2:], mode='bilinear', align_corners=False)
         y = self.output_conv(y)

@@ -74,8 +74,10 @@ class TaskNormAffine(nn.Module):
         if output.shape[0] != self._task_ids.shape[0]:
             raise ValueError(f'TaskNormAffine: {self._task_ids.shape[0]} task ids for a batch of '
                              f'{output.shape[0]}')
-        extra = (1, ) * (output.dim() - 2)
-        # only this layer's columns are gathered (B x C), not every layer's (B x all channels) per layer
-        scale = self.scale.weight[self._task_ids, channels].view(*output.shape[:2], *extra)
-        shift = self.shift.weight[self._task_ids, channels].view(*output.shape[:2], *extra)
+        extra = (None, ) * (output.dim() - 2)
+        # only this layer's columns are gathered (B x C), not every layer's (B x all channels) per layer;
+        # shaped by indexing, not by a view to output.shape, which an ONNX trace would record as the
+        # example's batch size (a universal graph must take any batch)
+        scale = self.scale.weight[self._task_ids, channels][(..., *extra)]
+        shift = self.shift.weight[self._task_ids, channels][(..., *extra)]
         return output * (1 + scale.to(output.dtype)) + shift.to(output.dtype)

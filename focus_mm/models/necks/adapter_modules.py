@@ -22,6 +22,8 @@ from mmcv.ops import MultiScaleDeformableAttention
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from ..utils import size_tensor, split_levels
+
 Shape = Tuple[int, int]
 
 
@@ -41,8 +43,10 @@ def reference_points(query_shapes: Sequence[Shape], query_strides: Sequence[int]
         Tensor: ``1 x sum(h*w) x num_value_levels x 2`` in ``(x, y)`` order, in ``[0, 1]`` of each
         value level's extent (values slightly above 1 mean "past the last cell").
     """
-    extents = torch.tensor([[w * s, h * s] for (h, w), s in zip(value_shapes, value_strides)],
-                           dtype=torch.float32, device=device)  # L x 2, (x, y)
+    # L x 2, (x, y); stacked from the sizes (ints, or tensors while tracing) so that an export follows them
+    extents = torch.stack([torch.stack((size_tensor(w, device, torch.float32) * s,
+                                        size_tensor(h, device, torch.float32) * s))
+                           for (h, w), s in zip(value_shapes, value_strides)])
     refs = []
     for (h, w), stride in zip(query_shapes, query_strides):
         ys = (torch.arange(h, dtype=torch.float32, device=device) + 0.5) * stride
@@ -86,7 +90,7 @@ class MultiLevelDWConv(nn.Module):
     def forward(self, x: torch.Tensor, shapes: Sequence[Shape]) -> torch.Tensor:
         b, _, c = x.shape
         outs = []
-        for tokens, (h, w) in zip(x.split([h * w for h, w in shapes], dim=1), shapes):
+        for tokens, (h, w) in zip(split_levels(x, shapes), shapes):
             fmap = tokens.transpose(1, 2).reshape(b, c, h, w)
             outs.append(self.dwconv(fmap).flatten(2).transpose(1, 2))
         return torch.cat(outs, dim=1)

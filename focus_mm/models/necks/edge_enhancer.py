@@ -14,7 +14,7 @@ from mmseg.registry import MODELS
 from ...tasks import check_task_list
 from ...utils import check_checkpoint_exists, load_checkpoint_strict
 from ..layers import TaskNormAffine
-from ..utils import cell_centre_reference_points, level_layout
+from ..utils import cell_centre_reference_points, level_layout, split_levels
 from .adapter_modules import InteractionBlock, reference_points, resample_to_grid
 from .simple_pyramid import SimplePyramid
 
@@ -290,7 +290,7 @@ class EdgeEnhancerNeck(BaseModule):
 
         b, d = c.shape[0], c.shape[2]
         c2, c3, c4 = [t.transpose(1, 2).reshape(b, d, *s)
-                      for t, s in zip(c.split([h * w for h, w in c_shapes], dim=1), c_shapes)]
+                      for t, s in zip(split_levels(c, c_shapes), c_shapes)]
         # up(c2) has 2 * ceil(H / 8) rows >= ceil(H / 4) of c1: crop the extra bottom/right row.
         c1 = c1 + self.up(c2)[..., :c1.shape[-2], :c1.shape[-1]]
         feats = [c1, c2, c3, c4]

@@ -2,10 +2,12 @@
 the attention mask by which it steers the ground queries in the first decoder layer."""
 import contextlib
 import math
-from typing import Iterator, Optional, Sequence, Tuple
+from typing import Iterator, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
+
+from .level_layout import size_tensor
 
 # Which eigen-solver ``pca_foreground_prior`` uses when none is passed: None = automatic (``'eigh'``,
 # but ``'power'`` during an ONNX export). Set with ``prior_solver``.
@@ -179,8 +181,8 @@ def _orient_towards_interior(proj: torch.Tensor, valid: torch.Tensor) -> torch.T
     return torch.where(flip.view(-1, 1, 1), -proj, proj)
 
 
-def valid_token_mask(img_shapes: Sequence[Tuple[int, int]], grid_hw: Tuple[int, int], patch_size: int,
-                     device=None) -> torch.Tensor:
+def valid_token_mask(img_shapes: Union[Sequence[Tuple[int, int]], torch.Tensor], grid_hw: Tuple[int, int],
+                     patch_size: int, device=None) -> torch.Tensor:
     """Tokens that cover pixels of each image (bool B x h x w), from the images' unpadded sizes.
 
     mmseg pads a batch at the bottom/right (``img_shape`` is an image's size inside the padded batch),
@@ -189,8 +191,9 @@ def valid_token_mask(img_shapes: Sequence[Tuple[int, int]], grid_hw: Tuple[int, 
     row and column of tokens may hold some padding, as they do when the image is alone).
 
     Args:
-        img_shapes (Sequence[tuple]): ``(H, W)`` of each image (metainfo ``img_shape``).
-        grid_hw (tuple): The token grid ``(h, w)`` of the batch.
+        img_shapes (Sequence[tuple] | Tensor): ``(H, W)`` of each image (metainfo ``img_shape``), or a
+            ``B x 2`` integer tensor of them (an exported graph's ``img_shape`` input).
+        grid_hw (tuple): The token grid ``(h, w)`` of the batch (ints, or sizes traced as tensors).
         patch_size (int): Pixels per token side ``p``.
         device: Device of the mask.
 
@@ -198,17 +201,32 @@ def valid_token_mask(img_shapes: Sequence[Tuple[int, int]], grid_hw: Tuple[int, 
         Tensor: bool B x h x w.
     """
     h, w = grid_hw
-    rows = torch.tensor([min(h, math.ceil(int(s[0]) / patch_size)) for s in img_shapes], device=device)
-    cols = torch.tensor([min(w, math.ceil(int(s[1]) / patch_size)) for s in img_shapes], device=device)
-    inside_rows = torch.arange(h, device=device).view(1, h, 1) < rows.view(-1, 1, 1)
-    inside_cols = torch.arange(w, device=device).view(1, 1, w) < cols.view(-1, 1, 1)
+    if isinstance(img_shapes, torch.Tensor):
+        sizes = img_shapes.to(device=device, dtype=torch.long).view(-1, 2)
+    else:
+        sizes = torch.tensor([[int(s[0]), int(s[1])] for s in img_shapes], dtype=torch.long,
+                             device=device).view(-1, 2)
+    # ceil(size / p) in integer arithmetic, capped at the grid: tensor operations only, so that an exported
+    # graph computes it from its img_shape input
+    tokens = torch.div(sizes + (patch_size - 1), patch_size, rounding_mode='floor')
+    rows = torch.minimum(tokens[:, 0], size_tensor(h, device))
+    cols = torch.minimum(tokens[:, 1], size_tensor(w, device))
+    inside_rows = torch.arange(h, device=device).view(1, -1, 1) < rows.view(-1, 1, 1)
+    inside_cols = torch.arange(w, device=device).view(1, 1, -1) < cols.view(-1, 1, 1)
     return inside_rows & inside_cols
 
 
 def resize_prior(prior: torch.Tensor, size) -> torch.Tensor:
-    """Resize a bool B x h x w prior to ``size`` (bilinear on 0/1, then >= 0.5): a bool B x H x W map."""
+    """Resize a bool B x h x w prior to ``size`` (bilinear on 0/1, then >= 0.5): a bool B x H x W map.
+
+    Cells half-way between a True and a False cell interpolate to 0.5 exactly in exact arithmetic, and
+    to 0.5 plus or minus a rounding step in float32, which kernels round differently (PyTorch and ONNX
+    Runtime: other masks from the same prior). Such ties count as True in both routes: the comparison is
+    with 0.5 less a margin (1e-4) far above the rounding; a cell interpolated to within 1e-4 below 0.5
+    counts as a tie too.
+    """
     resized = F.interpolate(prior[:, None].float(), size=tuple(size), mode='bilinear', align_corners=False)
-    return resized[:, 0] >= 0.5
+    return resized[:, 0] >= 0.5 - 1e-4
 
 
 def prior_attention_mask(prior: torch.Tensor, valid: Optional[torch.Tensor], size, num_queries: int,
