@@ -23,8 +23,7 @@ import warnings
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # tools/ for _common
-from _common import add_cfg_options  # noqa: E402  (also puts this repository first on sys.path)
+from focus_mm.utils.cli import add_cfg_options
 
 
 def parse_args(argv=None):
@@ -123,8 +122,12 @@ def compare(model, task, shape, img_shape, batch_size, pattern, threads, seed):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-    from pytorch2onnx import build_model  # noqa: E402  (the exporter's own model loading)
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('pytorch2onnx',
+                                                  osp.join(osp.dirname(__file__), 'pytorch2onnx.py'))
+    exporter = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(exporter)  # the exporter's own model loading
+    build_model = exporter.build_model
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
