@@ -101,6 +101,7 @@ else
       else
         unset FORCE_CUDA
       fi
+      export PATH="$VENV/bin:$PATH"  # the venv's ninja: a parallel build (setuptools' fallback is serial)
       MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" "$PY" -m pip wheel --no-build-isolation --no-deps -v . -w "$SRC/dist"
       mkdir -p "$WHEEL_DIR"
       cp "$SRC"/dist/mmcv-*.whl "$WHEEL_DIR"/
@@ -124,7 +125,9 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   log "installing the OpenMMLab stack and focus_mm (editable)"
   "${PIP[@]}" install "mmengine==0.10.7" "mmsegmentation==1.2.2" "mmpretrain==1.2.0" \
     || die "installing mmengine / mmsegmentation / mmpretrain failed (see the pip output above)"
-  "${PIP[@]}" install --no-build-isolation -e "$REPO[tests,deploy]" || die "pip install -e . failed (see the pip output above)"
+  "${PIP[@]}" install --no-build-isolation -e "$REPO[tests,deploy,docs]" || die "pip install -e . failed (see the pip output above)"
+  # mim without opendatalab (see the tests extra in setup.cfg for why); its imports come with the extra.
+  "${PIP[@]}" install --no-deps "openmim==0.3.9" || die "installing openmim failed (see the pip output above)"
   if "$PY" -m pip show -q opencv-python >/dev/null 2>&1; then
     HEADLESS="$("$PY" -c "import importlib.metadata as m; print(m.version('opencv-python-headless'))")"
     "${PIP[@]}" uninstall -y opencv-python

@@ -335,10 +335,9 @@ def test_without_a_checkpoint_the_page_names_the_command(tmp_path):
 def test_screenshot_of_the_page(tiny_model, tmp_path):
     """The docs' screenshot: with FOCUS_UPDATE_SCREENSHOT=1 of the trained demo checkpoint, written to
     docs/_static/web_demo.png; otherwise of the tiny model, into a temporary folder."""
-    from selenium.webdriver.common.by import By
-
     update = os.environ.get('FOCUS_UPDATE_SCREENSHOT') == '1'
-    driver = make_driver(str(tmp_path), width=1200, height=820)
+    driver = make_driver(str(tmp_path), width=1200, height=820)  # skips (or fails in CI) without a browser
+    from selenium.webdriver.common.by import By
     try:
         proc, url, lines = start_server() if update else start_server(*tiny_model)
     except BaseException:
