@@ -24,9 +24,12 @@ training step has no CLIP loss. On CPU, AMP optimizer wrappers are replaced by a
 Backends (``--backend pytorch onnxruntime``): inference only, both backends in one run on the same
 synthetic batch and the same thread count (torch's threads = ONNX Runtime's intra-op threads, inter-op
 off); each runs its whole ``test_step`` (data preprocessor, network, mmseg's post-processing), the
-ONNX graph being exported from the same random weights at ``--shape`` (or ``--onnx FILE``). Prints per
-backend the latency, images/s, the memory the model/session took when loaded and the peak during the
-runs, the latency ratio, and how far the two outputs are apart. Nothing else (training, FLOPs) runs.
+ONNX graph being exported from the same weights at ``--shape`` (or ``--onnx FILE [FILE ...]``).
+``--graph dynamic fixed`` exports both graphs (dynamic batch/height/width and fixed size) and times each
+as its own row (``onnxruntime:dynamic``, ``onnxruntime:fixed``), side by side in one run; ``--checkpoint``
+loads trained weights into the model the graphs are exported from. Prints per backend the latency,
+images/s, the memory the model/session took when loaded and the peak during the runs, the latency ratio
+of each graph, and how far each graph's output is from PyTorch's. Nothing else (training, FLOPs) runs.
 
 Memory: on CUDA the allocator's peak (``max_memory_allocated``); on CPU the peak resident set size of
 the process sampled every 5 ms over the warm-up and timed runs, and its increase over the size before
@@ -119,9 +122,17 @@ def format_report(r: dict) -> str:
 # ----------------------------------------------------------------------------- backends side by side
 def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 512), batch_size: int = 1,
                  iters: int = 3, warmup: int = 1, threads: Optional[int] = None,
-                 onnx_path: Optional[str] = None, cfg_options: Optional[dict] = None) -> dict:
+                 onnx_path=None, cfg_options: Optional[dict] = None, graphs=('dynamic', ),
+                 checkpoint: Optional[str] = None) -> dict:
     """Inference latency and memory of each backend on the same inputs and threads (CPU; see the
-    module docstring)."""
+    module docstring).
+
+    Args:
+        onnx_path (str | list[str], optional): Given graph files (each timed as its own row); default:
+            the graphs of ``graphs`` exported here from the model.
+        graphs (tuple[str]): ``'dynamic'`` and/or ``'fixed'``: the graphs exported here.
+        checkpoint (str, optional): Weights for the model (default: random).
+    """
     import copy
     import tempfile
 
@@ -133,32 +144,50 @@ def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 5
     threads = torch.get_num_threads()
     cfg = load_config(config, cfg_options)
     model = benchmarking.build_model(config, cfg_options, 'cpu')
+    if checkpoint:
+        from focus_mm.apis import load_model_checkpoint
+        load_model_checkpoint(model, checkpoint)
     channels = benchmarking.input_channels(model)
     batch, edge_ms = synthetic_batch(shape, batch_size, channels, with_gt=False)
-    result = {'config': config, 'machine': machine_info('cpu', threads),
+    result = {'config': config, 'machine': machine_info('cpu', threads), 'weights': checkpoint or 'random',
               'input': dict(batch_size=batch_size, channels=channels, height=shape[0], width=shape[1]),
               'params': sum(p.numel() for p in model.parameters()), 'edge_prior_ms_per_image': edge_ms,
               'backends': {}}
     probs = {}
-    exported_here = 'onnxruntime' in backends and onnx_path is None
+    onnx_paths = [onnx_path] if isinstance(onnx_path, str) else list(onnx_path or [])
+    exported_here = 'onnxruntime' in backends and not onnx_paths
     with tempfile.TemporaryDirectory() as tmp:
+        runs = {}  # row name -> graph file
         if exported_here:
-            onnx_path = osp.join(tmp, 'model.onnx')
-            export_onnx(model, onnx_path, shape, batch_size=batch_size)
-            result['onnx'] = f'exported at {shape[0]}x{shape[1]} from the same random weights'
-        elif onnx_path is not None:
-            result['onnx'] = f'{onnx_path} (its weights are not these random ones: outputs not compared)'
+            for graph in graphs:
+                runs[f'onnxruntime:{graph}'] = osp.join(tmp, f'{graph}.onnx')
+                dynamic = graph == 'dynamic'
+                export_onnx(model, runs[f'onnxruntime:{graph}'], shape, batch_size=batch_size,
+                            dynamic_batch=dynamic, dynamic_hw=dynamic)
+            result['onnx'] = (f'{" and ".join(graphs)} graph(s) exported at {shape[0]}x{shape[1]} from '
+                              'the same weights')
+        elif onnx_paths:
+            runs = {f'onnxruntime:{osp.basename(p)}': p for p in onnx_paths}
+            result['onnx'] = (f'{", ".join(onnx_paths)} (other weights than the model\'s: outputs not '
+                              'compared)')
+        if len(runs) == 1:  # one graph: the row keeps the backend's name
+            runs = {'onnxruntime': next(iter(runs.values()))}
+        rows = []
         for backend in backends:
-            before = rss_bytes()
-            if backend == 'pytorch':
-                runner = model  # already built: its load_mb is 0 (the weights are in the process anyway)
-            elif backend == 'onnxruntime':
-                runner = OnnxRuntimeSegmentor(cfg, onnx_path, threads=threads)
-                if runner.fixed_shape not in (None, tuple(shape)):
-                    raise SystemExit(f'--onnx {onnx_path} takes {runner.fixed_shape}, not --shape '
-                                     f'{tuple(shape)}')
+            if backend == 'onnxruntime':
+                rows += list(runs.items())
+            elif backend == 'pytorch':
+                rows.append(('pytorch', None))
             else:
                 raise ValueError(f'unknown backend {backend!r}: pytorch or onnxruntime')
+        for name, path in rows:
+            before = rss_bytes()
+            if path is None:
+                runner = model  # already built: its load_mb is 0 (the weights are in the process anyway)
+            else:
+                runner = OnnxRuntimeSegmentor(cfg, path, threads=threads)
+                if runner.fixed_shape not in (None, tuple(shape)):
+                    raise SystemExit(f'--onnx {path} takes {runner.fixed_shape}, not --shape {tuple(shape)}')
             load_mb = (rss_bytes() - before) / 2**20
             data = copy.deepcopy(batch)  # test_step writes its results into the data samples
             samples = []
@@ -170,15 +199,20 @@ def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 5
             out = time_calls(step, iters, warmup, 'cpu')
             out['images_per_s'] = batch_size / out['mean_s']
             out['load_mb'] = load_mb
-            result['backends'][backend] = out
-            probs[backend] = torch.stack([s.seg_logits.data for s in samples])
-    if 'pytorch' in probs and 'onnxruntime' in probs:
-        result['ratio_pytorch_over_onnxruntime'] = (result['backends']['pytorch']['mean_s']
-                                                    / result['backends']['onnxruntime']['mean_s'])
-        if exported_here:  # a given --onnx file has other weights than these random ones: not compared
-            torch_prob, ort_prob = probs['pytorch'], probs['onnxruntime']
-            result['max_prob_diff'] = (torch_prob - ort_prob).abs().max().item()
-            result['mask_agreement'] = ((torch_prob > 0.5) == (ort_prob > 0.5)).float().mean().item()
+            result['backends'][name] = out
+            probs[name] = torch.stack([s.seg_logits.data for s in samples])
+    if 'pytorch' in probs:
+        for name in probs:
+            if name == 'pytorch':
+                continue
+            suffix = name[len('onnxruntime'):]  # '' or ':<graph>'
+            result['ratio_pytorch_over_onnxruntime' + suffix] = (result['backends']['pytorch']['mean_s']
+                                                                 / result['backends'][name]['mean_s'])
+            if exported_here:  # a given --onnx file has other weights than the model's: not compared
+                torch_prob, ort_prob = probs['pytorch'], probs[name]
+                result['max_prob_diff' + suffix] = (torch_prob - ort_prob).abs().max().item()
+                agreement = (torch_prob > 0.5) == (ort_prob > 0.5)
+                result['mask_agreement' + suffix] = agreement.float().mean().item()
     return result
 
 
@@ -187,25 +221,29 @@ def format_backends(r: dict) -> str:
     lines = [f'{r["config"]}',
              f'  machine: {m.get("name")} (cpu, {m["threads"]} threads for both backends, '
              f'torch {m["torch"]}, load {m.get("load_average_1min", 0):.1f}); params {r["params"]:,}; '
-             'random weights',
+             f'{r["weights"]} weights',
              f'  input: {i["batch_size"]} x {i["channels"]} x {i["height"]} x {i["width"]}, the same batch '
              'for every backend; each timing is the whole test_step (pre-processing, network, '
              'post-processing)',
-             f'  {"backend":12s} {"mean ms":>9s} {"median":>9s} {"min":>9s} {"CPU ms":>9s} {"images/s":>9s} '
+             f'  {"backend":20s} {"mean ms":>9s} {"median":>9s} {"min":>9s} {"CPU ms":>9s} {"images/s":>9s} '
              f'{"load MB":>8s} {"peak MB":>8s} {"+MB runs":>8s}']
     for name, s in r['backends'].items():
-        lines.append(f'  {name:12s} {s["mean_s"] * 1e3:9.1f} {s["median_s"] * 1e3:9.1f} '
+        lines.append(f'  {name:20s} {s["mean_s"] * 1e3:9.1f} {s["median_s"] * 1e3:9.1f} '
                      f'{s["min_s"] * 1e3:9.1f} {s["mean_cpu_s"] * 1e3:9.1f} {s["images_per_s"]:9.3f} '
                      f'{s["load_mb"]:8.0f} {s["peak_mb"]:8.0f} {s["increase_mb"]:8.0f}')
-    if 'ratio_pytorch_over_onnxruntime' in r:
-        b = r['backends']
-        cpu_ratio = b['pytorch']['mean_cpu_s'] / max(b['onnxruntime']['mean_cpu_s'], 1e-9)
-        lines.append(f'  onnxruntime is {r["ratio_pytorch_over_onnxruntime"]:.2f} x as fast as pytorch '
-                     f'(mean latency ratio; {cpu_ratio:.2f} x in process CPU time, which other processes '
-                     'on the cores do not change)')
-    if 'max_prob_diff' in r:
-        lines.append(f'  outputs: max |probability diff| {r["max_prob_diff"]:.2e}, equal mask pixels '
-                     f'{r["mask_agreement"]:.4%} (PyTorch: eigh prior, ONNX: power iteration)')
+    b = r['backends']
+    for name in b:
+        suffix = name[len('onnxruntime'):]
+        if 'ratio_pytorch_over_onnxruntime' + suffix in r:
+            cpu_ratio = b['pytorch']['mean_cpu_s'] / max(b[name]['mean_cpu_s'], 1e-9)
+            ratio = r['ratio_pytorch_over_onnxruntime' + suffix]
+            lines.append(f'  {name} is {ratio:.2f} x as fast as pytorch (mean latency ratio; '
+                         f'{cpu_ratio:.2f} x in process CPU time, which other processes '
+                         'on the cores do not change)')
+        if 'max_prob_diff' + suffix in r:
+            lines.append(f'  {name} outputs: max |probability diff| {r["max_prob_diff" + suffix]:.2e}, equal '
+                         f'mask pixels {r["mask_agreement" + suffix]:.4%} (PyTorch: eigh prior, ONNX: power '
+                         'iteration)')
     if r.get('onnx'):
         lines.append(f'  onnx: {r["onnx"]}')
     return '\n'.join(lines)
@@ -220,6 +258,9 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
     """
     if 'onnxruntime' in args.backend and args.device != 'cpu':
         parser.error('--backend onnxruntime runs on the CPU: add --device cpu')
+    if args.checkpoint and 'onnxruntime' not in args.backend:
+        parser.error('--checkpoint is for --backend pytorch onnxruntime (the graphs exported from trained '
+                     'weights); speed and FLOPs do not depend on the weights')
 
 
 def main(argv=None) -> int:
@@ -234,13 +275,18 @@ def main(argv=None) -> int:
     parser.add_argument('--no-flops', action='store_true', help='skip the FLOP count (no efficiency)')
     parser.add_argument('--backend', nargs='+', choices=['pytorch', 'onnxruntime'], default=['pytorch'],
                         help='with onnxruntime: inference of the listed backends side by side (CPU)')
-    parser.add_argument('--onnx', help='the .onnx file for --backend onnxruntime (default: exported here '
-                        'from the same random weights at --shape)')
+    parser.add_argument('--onnx', nargs='+', help='.onnx file(s) for --backend onnxruntime, each timed as '
+                        'a row (default: exported here from the same weights at --shape)')
+    parser.add_argument('--graph', nargs='+', choices=['dynamic', 'fixed'], default=['dynamic'],
+                        help='the graphs exported here for --backend onnxruntime (default: dynamic); '
+                        '"dynamic fixed" times both side by side')
+    parser.add_argument('--checkpoint', help='weights for the model (default: random)')
     args = parser.parse_args(argv)
     check_args(parser, args)
     if 'onnxruntime' in args.backend:
         result = run_backends(args.config, args.backend, tuple(args.shape), args.batch_size, args.iters,
-                              args.warmup, args.threads, args.onnx, args.cfg_options)
+                              args.warmup, args.threads, args.onnx, args.cfg_options, tuple(args.graph),
+                              args.checkpoint)
         print(format_backends(result))
         write_json(result, args.json)
         return 0
