@@ -4,10 +4,12 @@
     python demo/video_demo.py 0 CONFIG CHECKPOINT --out camera.mp4 --max-frames 300   # camera 0
     python demo/video_demo.py VIDEO UNIVERSAL_CONFIG CHECKPOINT --task cod --out cod.mp4
     python demo/video_demo.py VIDEO CONFIG model.onnx --backend onnxruntime --out overlay.mp4
+    python demo/video_demo.py VIDEO CONFIG CHECKPOINT --out overlay.webm   # plays in a web browser
 
 The output has the input's frame size and frame rate (a camera that reports no rate is written at 30).
-Containers: ``.mp4`` (MPEG-4 part 2, ``mp4v``) or ``.avi`` (Motion JPEG), both written by the OpenCV
-wheel alone. A frame that fails to decode is counted and reported, and the previous output frame is
+The output's suffix picks the format, each written by the OpenCV wheel alone: ``.mp4`` (MPEG-4 part 2,
+``mp4v``: fast, for video players), ``.avi`` (Motion JPEG) or ``.webm`` (VP8: what web browsers play,
+slower to encode). A frame that fails to decode is counted and reported, and the previous output frame is
 written in its place, so that the output keeps the input's length; the exit code is then 1 (a file that
 ends before the frame count its container announces is reported too). At the end
 the frames per second are printed: end to end (decoding, model, drawing, encoding) and the model's alone.
@@ -22,8 +24,9 @@ from typing import Callable, List, Optional
 import cv2
 import numpy as np
 
-#: the codec written for each container suffix (both ship with the opencv-python wheels).
-FOURCC = {'.mp4': 'mp4v', '.avi': 'MJPG'}
+#: the codec written for each container suffix (all ship with the opencv-python wheels' FFmpeg). Browsers
+#: play none of the first two; VP8 in WebM they all do (the web demo's video tab writes it).
+FOURCC = {'.mp4': 'mp4v', '.avi': 'MJPG', '.webm': 'VP80'}
 #: frame rate written when the source reports none (cameras often do).
 DEFAULT_FPS = 30.0
 #: a file whose frames fail this many times in a row has ended (or is broken beyond the frame count).
@@ -88,14 +91,14 @@ def open_capture(source: str) -> cv2.VideoCapture:
 
 
 def open_writer(path: str, fps: float, width: int, height: int) -> cv2.VideoWriter:
-    """A writer for ``path`` (``.mp4`` or ``.avi``) at the given rate and size.
+    """A writer for ``path`` (``.mp4``, ``.avi`` or ``.webm``) at the given rate and size.
 
     Raises:
         ValueError: another suffix, or a file that cannot be created; the message names it.
     """
     suffix = osp.splitext(path)[1].lower()
     if suffix not in FOURCC:
-        raise ValueError(f'{path}: write .mp4 or .avi (the containers the OpenCV wheel encodes)')
+        raise ValueError(f'{path}: write {", ".join(FOURCC)} (the containers the OpenCV wheel encodes)')
     writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*FOURCC[suffix]), fps, (width, height))
     if not writer.isOpened():
         raise ValueError(f'cannot write {path}: check that its folder exists and is writable')
@@ -111,7 +114,7 @@ def process_video(capture, predict: Callable[[List[np.ndarray]], List[np.ndarray
     Args:
         capture: An opened ``cv2.VideoCapture`` (or an object with its ``read``/``get`` methods).
         predict: Maps a list of ``H x W x 3`` uint8 BGR frames to their ``H x W`` uint8 masks (1 = fg).
-        out_path (str): The overlay video (``.mp4`` or ``.avi``).
+        out_path (str): The overlay video (``.mp4``, ``.avi`` or ``.webm``).
         mask_path (str, optional): The mask video (white = foreground), if wanted.
         alpha (float): Overlay opacity. Defaults to 0.5.
         batch_size (int): Frames per call of ``predict``. Defaults to 4.
@@ -213,9 +216,9 @@ def parse_args():
     parser.add_argument('config', help='model config')
     parser.add_argument('checkpoint', help='model checkpoint (.pth), or the .onnx file with --backend '
                         'onnxruntime')
-    parser.add_argument('--out', default='overlay.mp4', help='overlay video, .mp4 or .avi (default: '
+    parser.add_argument('--out', default='overlay.mp4', help='overlay video, .mp4, .avi or .webm (default: '
                         'overlay.mp4)')
-    parser.add_argument('--mask-out', help='also write the mask video here (.mp4 or .avi)')
+    parser.add_argument('--mask-out', help='also write the mask video here (.mp4, .avi or .webm)')
     parser.add_argument('--task', help='the task of a universal checkpoint: sod, cod, sd, dbd or fd')
     parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default='pytorch')
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda[:N]'")

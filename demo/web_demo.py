@@ -5,7 +5,9 @@
 
 Then open http://127.0.0.1:7860. The page shows, per image, the overlay, the binary mask and the
 probability map side by side with the model's latency, and links to download the PNGs (the files
-``tools/infer.py`` writes); its video tab runs demo/video_demo.py on an uploaded video with progress.
+``tools/infer.py`` writes); its video tab runs demo/video_demo.py on an uploaded video with progress and
+plays the overlay and mask videos in the page (WebM, VP8: the format browsers play that the OpenCV wheel
+writes).
 
 It listens on 127.0.0.1 only, unless ``--host`` says otherwise (``--host 0.0.0.0`` shows the model to your
 network: there is no authentication). Uploads are limited (``--max-upload-mb``, ``--max-side``,
@@ -137,7 +139,7 @@ class DemoHandler(BaseHTTPRequestHandler):
         if match and (match.group(1), int(match.group(2))) in EXAMPLES:
             from web_inference import example_image
             return self.reply(HTTPStatus.OK, example_image(match.group(1), int(match.group(2))), 'image/png')
-        match = re.fullmatch(r'/api/video/([0-9a-f]{32})(?:/(overlay|mask)\.mp4)?', path)
+        match = re.fullmatch(r'/api/video/([0-9a-f]{32})(?:/(overlay|mask)\.webm)?', path)
         if match:
             return self.video_status(match.group(1), match.group(2))
         self.reply_error(f'no page {path}', HTTPStatus.NOT_FOUND)
@@ -229,13 +231,45 @@ class DemoHandler(BaseHTTPRequestHandler):
             return self.reply_error('no such video job (the server keeps the last few)', HTTPStatus.NOT_FOUND)
         if kind is None:
             return self.reply_json(job.status())
-        path = osp.join(job.folder, f'{kind}.mp4')
+        path = osp.join(job.folder, f'{kind}.webm')
         if job.state != 'done' or not osp.isfile(path):
             return self.reply_error('the video is not ready', HTTPStatus.NOT_FOUND)
-        stem = osp.splitext(job.name)[0]
         with open(path, 'rb') as f:
-            self.reply(HTTPStatus.OK, f.read(), 'video/mp4',
-                       {'Content-Disposition': f'attachment; filename="{stem}_{kind}.mp4"'})
+            data = f.read()
+        stem = osp.splitext(job.name)[0]
+        headers = {'Accept-Ranges': 'bytes', 'Content-Disposition': f'inline; filename="{stem}_{kind}.webm"'}
+        # The page's <video> asks for byte ranges (to seek, and to read the WebM index at the end).
+        span = byte_range(self.headers.get('Range'), len(data))
+        if span is None:
+            return self.reply(HTTPStatus.OK, data, 'video/webm', headers)
+        if span == ():
+            return self.reply(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, b'', 'video/webm',
+                              {'Content-Range': f'bytes */{len(data)}'})
+        start, end = span
+        headers['Content-Range'] = f'bytes {start}-{end}/{len(data)}'
+        self.reply(HTTPStatus.PARTIAL_CONTENT, data[start:end + 1], 'video/webm', headers)
+
+
+def byte_range(header: Optional[str], size: int):
+    """Read a ``Range: bytes=...`` header of one range (the form browsers send for media).
+
+    Args:
+        header (str, optional): The request's ``Range`` header.
+        size (int): The file's size in bytes.
+
+    Returns:
+        tuple | None: ``(first, last)`` byte, both included; None to send the whole file (no header, or
+        one this server does not serve, such as several ranges); ``()`` when the range lies past the end.
+    """
+    match = re.fullmatch(r'\s*bytes=(\d*)-(\d*)\s*', header or '')
+    if not match or match.groups() == ('', ''):
+        return None
+    first, last = match.groups()
+    if first == '':  # the last N bytes
+        start, end = max(0, size - int(last)), size - 1
+    else:
+        start, end = int(first), min(size - 1, int(last)) if last else size - 1
+    return (start, end) if start <= end and start < size else ()
 
 
 def run_video_job(server: DemoServer, job: VideoJob, source: str, task: Optional[str], backend: str) -> None:
@@ -256,7 +290,7 @@ def run_video_job(server: DemoServer, job: VideoJob, source: str, task: Optional
                 job.done, job.total = done, total
 
             stats = process_video(capture, lambda frames: server.model.masks(frames, task, backend),
-                                  osp.join(job.folder, 'overlay.mp4'), osp.join(job.folder, 'mask.mp4'),
+                                  osp.join(job.folder, 'overlay.webm'), osp.join(job.folder, 'mask.webm'),
                                   progress=progress)
         finally:
             capture.release()

@@ -130,7 +130,22 @@ def test_a_file_shorter_than_announced_is_not_counted_as_failures(tmp_path, caps
 
 def test_unwritable_suffix_and_missing_video_are_refused(tmp_path):
     video_demo = load_video_demo()
-    with pytest.raises(ValueError, match=r'\.mp4 or \.avi'):
+    with pytest.raises(ValueError, match=r'\.mp4, \.avi, \.webm'):
         video_demo.open_writer(str(tmp_path / 'x.mkv'), 10, WIDTH, HEIGHT)
     with pytest.raises(ValueError, match='video not found'):
         video_demo.open_capture(str(tmp_path / 'missing.mp4'))
+
+
+def test_the_output_suffix_picks_the_format(tmp_path):
+    video_demo = load_video_demo()
+    # the codec FFmpeg reads back (FMP4: MPEG-4 part 2); .webm: VP8, what browsers play
+    codecs = {'.mp4': 'FMP4', '.avi': 'MJPG', '.webm': 'VP80'}
+    for suffix, codec in codecs.items():
+        out = str(tmp_path / f'out{suffix}')
+        video_demo.process_video(FlakyCapture(moving_scene_frames(5), failing=[]),
+                                 lambda batch: [np.zeros(f.shape[:2], np.uint8) for f in batch], out)
+        capture = cv2.VideoCapture(out)
+        fourcc = int(capture.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, 'little').decode()
+        capture.release()
+        written, fps = read_video(out)
+        assert fourcc == codec and len(written) == 5 and fps == pytest.approx(12.5), suffix

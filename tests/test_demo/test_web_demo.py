@@ -6,6 +6,7 @@ the browser tests are skipped with the reason, unless FOCUS_REQUIRE_BROWSER=1 (C
 serve the checkpoint ``tools/run_demo.sh`` trained and write docs/_static/web_demo.png.
 """
 import http.client
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -22,11 +23,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from _demo_models import REPO, scene
+from _demo_models import REPO, UNIVERSAL_TASKS, scene
 
 SCREENSHOT = osp.join(REPO, 'docs', '_static', 'web_demo.png')
 SERVER_START_S = 180
 RESULT_WAIT_S = 120
+PLAYER_WAIT_S = 30
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -267,8 +269,50 @@ def test_four_uploads_at_once_all_finish_correctly(server, browser, images, infe
         assert_same_mask(download_mask(browser, card, name), infer_tool_masks[name], name)
 
 
+@pytest.fixture(scope='module')
+def universal_server(tiny_universal_model):
+    """The web demo of the tiny universal model, with its ONNX export as the onnxruntime backend."""
+    config, checkpoint, onnx = tiny_universal_model
+    proc, url, lines = start_server(config, checkpoint, '--onnx', onnx)
+    yield url
+    stop_server(proc)
+
+
 @pytest.mark.browser
-def test_video_tab_runs_the_video_demo(server, browser, tmp_path):
+def test_the_task_menu_of_a_universal_model_and_the_onnxruntime_backend(universal_server,
+                                                                          tiny_universal_model, browser,
+                                                                          images):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from focus_mm.apis import FocusInferencer
+
+    config, checkpoint, _ = tiny_universal_model
+    open_page(browser, universal_server)
+    tasks, backends = (Select(browser.find_element(By.ID, name)) for name in ('task', 'backend'))
+    assert [o.get_attribute('value') for o in tasks.options] == list(UNIVERSAL_TASKS)
+    assert [o.get_attribute('value') for o in backends.options] == ['pytorch', 'onnxruntime']
+    got = {}
+    runs = [(task, 'pytorch') for task in UNIVERSAL_TASKS] + [(UNIVERSAL_TASKS[1], 'onnxruntime')]
+    for task, backend in runs:
+        tasks.select_by_value(task)
+        backends.select_by_value(backend)
+        upload(browser, [images['scene0']])
+        card = wait_results(browser, 1)[0]
+        assert card.get_attribute('data-state') == 'done', card.text
+        assert f'task {task.upper()}' in card.text, card.text
+        got[task, backend] = download_mask(browser, card, 'scene0')
+    image = cv2.imread(images['scene0'])
+    for (task, backend), mask in got.items():
+        want = FocusInferencer(config, checkpoint, task=task)(image)[0].mask * np.uint8(255)
+        assert 0.02 < (want > 0).mean() < 0.98, task  # the comparison means something
+        assert_same_mask(mask, want, f'{task} ({backend})')
+    first, second = UNIVERSAL_TASKS
+    assert np.mean(got[first, 'pytorch'] != got[second, 'pytorch']) > 0.05  # the task menu is used
+
+
+@pytest.mark.browser
+def test_video_tab_runs_the_video_demo_and_plays_the_result(server, browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -287,15 +331,57 @@ def test_video_tab_runs_the_video_demo(server, browser, tmp_path):
     status = browser.find_element(By.ID, 'video-status').text
     assert '12 frames of 120x88 at 8 fps' in status and 'frames per second' in status, status
     assert browser.execute_script('return document.getElementById("video-progress").value') == 12
+    # Both results play in the page: Chromium decodes them (a frame is ready), at the input's size and
+    # length (12 frames at 8 fps), and playing advances the time.
+    for kind in ('overlay', 'mask'):
+        player = browser.find_element(By.ID, f'player-{kind}')
+        WebDriverWait(browser, PLAYER_WAIT_S).until(
+            lambda d: d.execute_script('const v = arguments[0]; return v.error ? "error " + v.error.code + '
+                                       '" " + v.error.message : v.readyState >= 2', player),
+            f'the {kind} video did not load')
+        state = browser.execute_script(
+            'const v = arguments[0]; return [v.error && v.error.message, v.videoWidth, v.videoHeight, '
+            'v.duration]', player)
+        assert state[:3] == [None, 120, 88], (kind, state)
+        assert state[3] == pytest.approx(1.5, abs=0.2), (kind, state)
+        played = browser.execute_async_script(
+            'const [v, done] = arguments; v.play().then(() => done("playing"), (e) => done(String(e)))',
+            player)
+        assert played == 'playing', (kind, played)
+        WebDriverWait(browser, PLAYER_WAIT_S).until(
+            lambda d: d.execute_script('return arguments[0].currentTime', player) > 0,
+            f'the {kind} video does not play')
+    assert browser.find_element(By.CSS_SELECTOR, 'a.video-overlay').get_attribute('download') == \
+        'clip_overlay.webm'
     href = browser.find_element(By.CSS_SELECTOR, 'a.video-overlay').get_attribute('href')
-    path = str(tmp_path / 'overlay.mp4')
+    path = str(tmp_path / 'overlay.webm')
     with urllib.request.urlopen(href, timeout=30) as response, open(path, 'wb') as f:
+        assert response.headers['Content-Type'] == 'video/webm'
         f.write(response.read())
     capture = cv2.VideoCapture(path)
     count = 0
     while capture.read()[0]:
         count += 1
     assert count == 12 and capture.get(cv2.CAP_PROP_FPS) == pytest.approx(8)
+    # a byte range, as a <video> asks for it to seek
+    request = urllib.request.Request(href, headers={'Range': 'bytes=10-19'})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 206 and response.read() == open(path, 'rb').read()[10:20]
+        assert response.headers['Content-Range'] == f'bytes 10-19/{osp.getsize(path)}'
+
+
+def test_byte_ranges_of_the_video_replies():
+    spec = importlib.util.spec_from_file_location('web_demo', osp.join(REPO, 'demo', 'web_demo.py'))
+    web_demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(web_demo)
+    byte_range = web_demo.byte_range
+    assert byte_range(None, 100) is None
+    assert byte_range('bytes=0-', 100) == (0, 99)
+    assert byte_range('bytes=10-19', 100) == (10, 19)
+    assert byte_range('bytes=90-200', 100) == (90, 99)  # clipped to the file
+    assert byte_range('bytes=-30', 100) == (70, 99)  # the last 30 bytes
+    assert byte_range('bytes=100-', 100) == ()  # past the end: 416
+    assert byte_range('bytes=0-1,5-6', 100) is None  # several ranges: the whole file
 
 
 def test_upload_limits_and_bad_requests_keep_the_server_serving(server, images):
