@@ -56,7 +56,10 @@ def tiny_pixel_decoder_cfg(**kwargs) -> dict:
 def tiny_head_cfg(in_channels: Sequence[int] = RESNET_CHANNELS, prior_index: Optional[int] = None,
                   loss_clip: Optional[dict] = None, num_decoder_layers: int = 2, num_points: int = 1024,
                   **kwargs) -> dict:
-    """``GroundQueryHead`` at width 32, 4 heads, FFN 64, few layers and points."""
+    """``GroundQueryHead`` at width 32, 4 heads, FFN 64, few layers and points (``train_cfg`` keys given
+    in ``kwargs`` are merged into those points)."""
+    train_cfg = dict(num_matching_points=num_points, num_points=num_points)
+    train_cfg.update(kwargs.pop('train_cfg', {}))
     cfg = dict(
         type='GroundQueryHead',
         in_channels=list(in_channels),
@@ -66,8 +69,7 @@ def tiny_head_cfg(in_channels: Sequence[int] = RESNET_CHANNELS, prior_index: Opt
         num_decoder_layers=num_decoder_layers,
         pixel_decoder=tiny_pixel_decoder_cfg(),
         prior_index=prior_index,
-        num_matching_points=num_points,
-        num_points=num_points,
+        train_cfg=train_cfg,
         loss_clip=loss_clip)
     cfg.update(kwargs)
     return cfg

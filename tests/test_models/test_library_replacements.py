@@ -94,7 +94,7 @@ def test_default_assigner_costs_equal_the_old_matcher_cost():
 
 def test_head_matching_equals_the_old_matcher_on_fixed_inputs():
     from scipy.optimize import linear_sum_assignment
-    head = _head(num_matching_points=700)
+    head = _head(train_cfg=dict(num_matching_points=700))
     matched = 0
     for seed in range(8):
         torch.manual_seed(100 + seed)

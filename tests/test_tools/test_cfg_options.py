@@ -16,15 +16,15 @@ def common():
 
 
 def test_keys_the_config_does_not_hold_are_added_and_listed(common, capsys):
-    options = common.parse_cfg_options(NEW_KEYS + ['model.decode_head.num_points=7', 'resume=True'])
+    options = common.parse_cfg_options(NEW_KEYS + ['model.decode_head.train_cfg.num_points=7', 'resume=True'])
     assert options == {'randomness.seed': 1, 'env_cfg.dist_cfg.timeout': 7200,
-                       'model.decode_head.num_points': 7, 'resume': True}
+                       'model.decode_head.train_cfg.num_points': 7, 'resume': True}
     cfg = common.load_config(FULL)
     assert 'randomness' not in cfg and 'timeout' not in cfg.env_cfg.dist_cfg  # both new to the config
     cfg = common.load_config(FULL, options)
     assert cfg.randomness.seed == 1
     assert cfg.env_cfg.dist_cfg.timeout == 7200 and cfg.env_cfg.dist_cfg.backend == 'nccl'  # merged, kept
-    assert cfg.model.decode_head.num_points == 7 and cfg.resume is True
+    assert cfg.model.decode_head.train_cfg.num_points == 7 and cfg.resume is True
     err = capsys.readouterr().err
     assert "'randomness.seed'" in err and "'env_cfg.dist_cfg.timeout'" in err  # the added keys are listed
     assert 'num_points' not in err and 'resume' not in err  # existing keys are not

@@ -37,7 +37,9 @@ model = dict(
         feedforward_channels=2048,
         prior_index=4,  # the M0 PCA prior from DINOv2's last block (None turns it off)
         prior_threshold=0.6,
-        num_points=12544,
+        # mmseg's Mask2Former settings; the assigner is GroundQueryHead's default (HungarianAssigner)
+        train_cfg=dict(num_points=12544, oversample_ratio=3.0, importance_sample_ratio=0.75,
+                       num_matching_points=12544),
         loss_clip=dict(type='CLIPRefinerLoss', task='sod', clip_model='ViT-B-16', pretrained='openai',
                        loss_weight=1.0)),
     train_cfg=dict(),

@@ -29,5 +29,5 @@ model = dict(
         num_heads=4,
         feedforward_channels=256,
         prior_index=None,
-        num_points=4096,
+        train_cfg=dict(num_points=4096),
         loss_clip=None))

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import MLP
-from mmseg.registry import MODELS, TASK_UTILS
+from mmseg.registry import MODELS
 from torch import nn
 
 from ...tasks import check_task_list
@@ -76,16 +76,13 @@ class GroundQueryHead(GroundQueryLossMixin, BaseDecodeHead):
         prior_patch_size (int): Pixels per token side of the M0 token map (DINOv2: 14); it places each
             image's own tokens inside the padded batch. ``FocusSegmentor`` checks it against the
             backbone's ``patch_size``.
-        assigner (dict): Config of the Hungarian assigner: mmseg's ``HungarianAssigner`` with costs class 1
-            (``ClassificationCost``), point BCE 5 and point dice 5 (``WeightedCrossEntropyLossCost``,
-            ``WeightedDiceCost``: mmseg's costs with ignored pixels left out).
-        num_matching_points (int): Uniformly random points per image on which the mask costs are
-            computed. Defaults to 12544.
-        num_points (int): Points per mask for the mask losses. Defaults to 12544.
-        oversample_ratio (float): Candidate points per sampled point (mmseg's uncertainty sampling).
-            Defaults to 3.
-        importance_sample_ratio (float): Share of the points taken where the mask is most uncertain.
-            Defaults to 0.75.
+        train_cfg (dict, optional): Training settings, as mmdet's ``Mask2FormerHead`` takes them (mmseg's
+            Mask2Former configs put them under ``decode_head``): ``num_points`` (points per mask for the
+            mask losses, 12544), ``oversample_ratio`` (3), ``importance_sample_ratio`` (0.75),
+            ``num_matching_points`` (uniformly random points per image for the matching costs, 12544) and
+            ``assigner`` (mmseg's ``HungarianAssigner``, costs class 1, point BCE 5, point dice 5 with
+            ignored pixels left out); a key left out takes that default
+            (:data:`~.ground_query_losses.TRAIN_CFG_DEFAULTS`), an unknown key is an error.
         loss_cls (dict): Config of the class loss. Defaults to ``QueryClassLoss`` (weight 1, no-object
             weight 0.1).
         loss_mask (dict): Config of the point mask loss. Defaults to ``PointBCELoss`` (weight 5).
@@ -122,17 +119,7 @@ class GroundQueryHead(GroundQueryLossMixin, BaseDecodeHead):
                  prior_index: Optional[int] = None,
                  prior_threshold: float = 0.6,
                  prior_patch_size: int = 14,
-                 assigner: dict = dict(
-                     type='HungarianAssigner',
-                     match_costs=[
-                         dict(type='ClassificationCost', weight=1.0),
-                         dict(type='WeightedCrossEntropyLossCost', weight=5.0, use_sigmoid=True),
-                         dict(type='WeightedDiceCost', weight=5.0, pred_act=True, eps=1.0)
-                     ]),
-                 num_matching_points: int = 12544,
-                 num_points: int = 12544,
-                 oversample_ratio: float = 3.0,
-                 importance_sample_ratio: float = 0.75,
+                 train_cfg: Optional[dict] = None,
                  loss_cls: dict = dict(type='QueryClassLoss', loss_weight=1.0, no_object_weight=0.1),
                  loss_mask: dict = dict(type='PointBCELoss', loss_weight=5.0),
                  loss_dice: dict = dict(type='PointDiceLoss', loss_weight=5.0),
@@ -191,15 +178,7 @@ class GroundQueryHead(GroundQueryLossMixin, BaseDecodeHead):
         self.mask_embed = MLP(feat_channels, feat_channels, feat_channels, 3)
         self.bbox_embed = MLP(feat_channels, feat_channels, 4, 3)
 
-        self.assigner = TASK_UTILS.build(assigner)
-        self.num_matching_points = num_matching_points
-        if oversample_ratio < 1 or not 0 <= importance_sample_ratio <= 1:
-            # mmseg's point sampler only asserts this, deep inside the first training step.
-            raise ValueError(f'GroundQueryHead needs oversample_ratio >= 1 and 0 <= importance_sample_ratio '
-                             f'<= 1, got {oversample_ratio} and {importance_sample_ratio}')
-        self.num_points = num_points
-        self.oversample_ratio = oversample_ratio
-        self.importance_sample_ratio = importance_sample_ratio
+        self.init_train_cfg(train_cfg)
         self.loss_cls = MODELS.build(loss_cls)
         self.loss_mask = MODELS.build(loss_mask)
         self.loss_dice = MODELS.build(loss_dice)

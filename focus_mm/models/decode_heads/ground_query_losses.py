@@ -1,11 +1,12 @@
 """Training of the ground-query head: targets, Hungarian matching and the losses of every prediction set.
 
 A mixin of :class:`~focus_mm.models.decode_heads.GroundQueryHead` (as mmdet's ``MaskFormerHead`` keeps
-its targets and losses beside the forward): it reads the head's ``assigner``, ``loss_cls``,
-``loss_mask``, ``loss_dice``, ``loss_bbox``, ``loss_giou``, ``loss_clip`` (registered modules built from
-config dicts, see :mod:`focus_mm.models.losses.set_losses`), its point-sampling settings, ``tasks`` and
-``joint_prediction``.
+its targets and losses beside the forward): it reads the head's ``loss_cls``, ``loss_mask``,
+``loss_dice``, ``loss_bbox``, ``loss_giou``, ``loss_clip`` (registered modules built from config dicts,
+see :mod:`focus_mm.models.losses.set_losses`), ``tasks`` and ``joint_prediction``, and sets up the
+assigner and the point sampling from the head's ``train_cfg`` (``init_train_cfg``).
 """
+import copy
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -13,13 +14,64 @@ from mmcv.ops import point_sample
 from mmengine.dist import all_reduce
 from mmengine.structures import InstanceData
 from mmseg.models.utils import get_uncertain_point_coords_with_randomness
+from mmseg.registry import TASK_UTILS
 
 from ..utils import masks_to_boxes_cxcywh
 from .decision_rules import BACKGROUND, FOREGROUND
 
 
+#: The head's training settings and their defaults. As in mmdet's ``Mask2FormerHead`` (which mmseg's
+#: Mask2Former configs use), they are the decode head's own ``train_cfg`` argument, not the segmentor's.
+TRAIN_CFG_DEFAULTS = dict(
+    # Points per mask for the mask losses.
+    num_points=12544,
+    # Candidate points per sampled point (mmseg's uncertainty sampling).
+    oversample_ratio=3.0,
+    # Share of the points taken where the mask is most uncertain.
+    importance_sample_ratio=0.75,
+    # Uniformly random points per image on which the matching's mask costs are computed.
+    num_matching_points=12544,
+    # mmseg's Hungarian assigner, costs class 1, point BCE 5 and point dice 5 (mmseg's costs with
+    # ignored pixels left out, see focus_mm.models.assigners).
+    assigner=dict(
+        type='HungarianAssigner',
+        match_costs=[
+            dict(type='ClassificationCost', weight=1.0),
+            dict(type='WeightedCrossEntropyLossCost', weight=5.0, use_sigmoid=True),
+            dict(type='WeightedDiceCost', weight=5.0, pred_act=True, eps=1.0)
+        ]))
+
+
 class GroundQueryLossMixin:
     """Targets, matching and losses of :class:`GroundQueryHead` (see the module docstring)."""
+
+    def init_train_cfg(self, train_cfg: Optional[dict]) -> None:
+        """Set ``train_cfg`` (``TRAIN_CFG_DEFAULTS`` for every key it leaves out), the assigner and the
+        point-sampling settings.
+
+        Args:
+            train_cfg (dict, optional): Some of the keys of ``TRAIN_CFG_DEFAULTS``.
+
+        Raises:
+            KeyError: ``train_cfg`` holds a key the head does not read.
+            ValueError: The sampling ratios are out of range.
+        """
+        train_cfg = dict(train_cfg or {})
+        unknown = sorted(set(train_cfg) - set(TRAIN_CFG_DEFAULTS))
+        if unknown:
+            raise KeyError(f'GroundQueryHead: unknown key(s) {unknown} in model.decode_head.train_cfg; it reads '
+                           f'{list(TRAIN_CFG_DEFAULTS)}: remove or rename them.')
+        self.train_cfg = {**copy.deepcopy(TRAIN_CFG_DEFAULTS), **train_cfg}
+        self.assigner = TASK_UTILS.build(self.train_cfg['assigner'])
+        self.num_matching_points = self.train_cfg['num_matching_points']
+        self.num_points = self.train_cfg['num_points']
+        self.oversample_ratio = self.train_cfg['oversample_ratio']
+        self.importance_sample_ratio = self.train_cfg['importance_sample_ratio']
+        if self.oversample_ratio < 1 or not 0 <= self.importance_sample_ratio <= 1:
+            # mmseg's point sampler only asserts this, deep inside the first training step.
+            raise ValueError(f'GroundQueryHead needs train_cfg.oversample_ratio >= 1 and 0 <= '
+                             f'train_cfg.importance_sample_ratio <= 1, got {self.oversample_ratio} and '
+                             f'{self.importance_sample_ratio}')
 
     def loss(self, inputs, batch_data_samples: list, train_cfg: dict,
              images: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
@@ -28,7 +80,8 @@ class GroundQueryLossMixin:
         Args:
             inputs (Sequence[Tensor]): Head inputs (see ``forward``).
             batch_data_samples (list[SegDataSample]): With ``gt_sem_seg`` (0 bg, 1 fg, ``ignore_index``).
-            train_cfg (dict): Unused (mmseg signature).
+            train_cfg (dict): The segmentor's ``train_cfg`` (mmseg's signature); the head's own
+                settings come from its ``train_cfg`` argument, so this one must not hold them.
             images (Tensor, optional): B x 3 x H x W un-normalised RGB in [0, 1]; needed by the CLIP loss.
 
         Returns:
@@ -36,6 +89,10 @@ class GroundQueryLossMixin:
             ``loss_clip`` when on) of the last set, the same with prefix ``d{i}.`` for the earlier sets
             (``loss_clip`` there only with ``clip_all_sets``).
         """
+        misplaced = sorted(set(train_cfg or {}) & set(TRAIN_CFG_DEFAULTS))
+        if misplaced:
+            raise KeyError(f'GroundQueryHead reads {misplaced} from model.decode_head.train_cfg (as mmseg\'s '
+                           f'Mask2FormerHead), not from the segmentor\'s model.train_cfg: move them there.')
         outputs = self.forward(inputs, [sample.metainfo for sample in batch_data_samples])
         return self.loss_by_feat(outputs, batch_data_samples, images=images)
 

@@ -16,6 +16,6 @@ model = dict(
         num_decoder_layers=3,
         num_heads=4,
         feedforward_channels=256,
-        num_points=4096,
+        train_cfg=dict(num_points=4096),
         loss_clip=None))
 train_dataloader = dict(batch_size=8)

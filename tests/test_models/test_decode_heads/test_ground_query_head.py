@@ -132,6 +132,29 @@ def test_default_losses_have_the_focus_weights():
     assert head.loss_cls.class_weight(3).tolist() == [1.0, 1.0, pytest.approx(0.1)]
 
 
+def test_train_cfg_sets_the_sampling_and_the_rest_keeps_its_defaults():
+    head = _build(num_decoder_layers=1, train_cfg=dict(num_points=300, importance_sample_ratio=0.5))
+    assert (head.num_points, head.oversample_ratio, head.importance_sample_ratio) == (300, 3.0, 0.5)
+    assert head.num_matching_points == 1024  # tiny_head_cfg's
+    assert [type(cost).__name__ for cost in head.assigner.match_costs] == [
+        'ClassificationCost', 'WeightedCrossEntropyLossCost', 'WeightedDiceCost']
+    default = MODELS.build(dict(type='GroundQueryHead', in_channels=IN_CHANNELS, feat_channels=32,
+                                pixel_decoder=tiny_pixel_decoder_cfg(), num_decoder_layers=1))
+    assert (default.num_points, default.oversample_ratio, default.importance_sample_ratio,
+            default.num_matching_points) == (12544, 3.0, 0.75, 12544)
+    assert [cost.weight for cost in default.assigner.match_costs] == [1.0, 5.0, 5.0]
+
+
+def test_train_cfg_keys_are_checked():
+    with pytest.raises(KeyError, match=r"unknown key\(s\) \['num_point'\] in model.decode_head.train_cfg"):
+        _build(train_cfg=dict(num_point=10))
+    with pytest.raises(ValueError, match='train_cfg.oversample_ratio >= 1'):
+        _build(train_cfg=dict(oversample_ratio=0.5))
+    head = _build(num_decoder_layers=1)
+    with pytest.raises(KeyError, match=r"\['num_points'\] from model.decode_head.train_cfg"):
+        head.loss(_feats(1), _samples(_ellipse_masks(1)), dict(num_points=10))  # the segmentor's train_cfg
+
+
 def test_empty_and_full_masks_give_finite_losses_and_gradients():
     head = _build(num_decoder_layers=2)
     empty, full = torch.zeros(SIZE, SIZE), torch.ones(SIZE, SIZE)

@@ -47,7 +47,7 @@ def test_matching_pairs_masks_and_classes():
     # Class evidence alone (mask costs off) can overrule the masks.
     cls_logits = torch.tensor([[9.0, 0.0, 0.0], [0.0, 9.0, 0.0]])
     class_only = dict(type='HungarianAssigner', match_costs=[dict(type='ClassificationCost', weight=1.0)])
-    q, t = _head(assigner=class_only).match(cls_logits, mask_logits, target)
+    q, t = _head(train_cfg=dict(assigner=class_only)).match(cls_logits, mask_logits, target)
     assert dict(zip(q.tolist(), t.tolist())) == {0: 0, 1: 1}
     # One target only (an image without foreground): one query matched.
     one = dict(labels=target['labels'][1:], masks=target['masks'][1:], valid=target['valid'])

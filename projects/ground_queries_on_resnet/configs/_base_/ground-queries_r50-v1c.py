@@ -21,7 +21,9 @@ model = dict(
         num_heads=8,
         feedforward_channels=2048,
         prior_index=None,  # M0 needs DINOv2 tokens
-        num_points=12544,
+        # mmseg's Mask2Former settings; the assigner is GroundQueryHead's default (HungarianAssigner)
+        train_cfg=dict(num_points=12544, oversample_ratio=3.0, importance_sample_ratio=0.75,
+                       num_matching_points=12544),
         loss_clip=dict(type='CLIPRefinerLoss', task='sod', clip_model='ViT-B-16', pretrained='openai',
                        loss_weight=1.0)),
     auxiliary_head=None)
