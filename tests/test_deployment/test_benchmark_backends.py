@@ -13,7 +13,8 @@ def test_benchmark_runs_both_backends_on_the_same_inputs(tmp_path, capsys):
     benchmark = load_tool('analysis_tools', 'benchmark')
     out = tmp_path / 'bench.json'
     assert benchmark.main([MINI, '--shape', '64', '64', '--iters', '1', '--warmup', '0', '--threads', '1',
-                           '--device', 'cpu', '--backend', 'pytorch', 'onnxruntime', '--json', str(out)]) == 0
+                           '--device', 'cpu', '--backend', 'pytorch', 'onnxruntime', '--json', str(out),
+                           '--matmul-size', '256']) == 0
     printed = capsys.readouterr().out
     assert 'onnxruntime is' in printed and 'x as fast as pytorch' in printed
     result = json.loads(out.read_text())
@@ -21,7 +22,7 @@ def test_benchmark_runs_both_backends_on_the_same_inputs(tmp_path, capsys):
     assert result['machine']['threads'] == 1
     for stats in result['backends'].values():
         assert stats['mean_s'] > 0 and stats['peak_mb'] > 0 and len(stats['times_s']) == 1
-    assert result['ratio_pytorch_over_onnxruntime'] > 0
+    assert result['ratio_pytorch_over_onnxruntime'] > 0 and result['matmul_gflops'] > 0
     # the same random weights and inputs: the two backends agree (mini config: M0 off)
     assert result['max_prob_diff'] < 1e-4 and result['mask_agreement'] >= 0.999
 
@@ -31,7 +32,7 @@ def test_benchmark_times_fixed_and_dynamic_graphs_side_by_side(tmp_path, capsys)
     out = tmp_path / 'bench.json'
     assert benchmark.main([MINI, '--shape', '64', '96', '--iters', '1', '--warmup', '0', '--threads', '1',
                            '--device', 'cpu', '--backend', 'pytorch', 'onnxruntime', '--graph', 'dynamic',
-                           'fixed', '--json', str(out)]) == 0
+                           'fixed', '--json', str(out), '--matmul-size', '256']) == 0
     printed = capsys.readouterr().out
     assert 'onnxruntime:dynamic is' in printed and 'onnxruntime:fixed is' in printed
     result = json.loads(out.read_text())

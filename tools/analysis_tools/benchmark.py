@@ -123,7 +123,7 @@ def format_report(r: dict) -> str:
 def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 512), batch_size: int = 1,
                  iters: int = 3, warmup: int = 1, threads: Optional[int] = None,
                  onnx_path=None, cfg_options: Optional[dict] = None, graphs=('dynamic', ),
-                 checkpoint: Optional[str] = None) -> dict:
+                 checkpoint: Optional[str] = None, matmul_size: int = 2048) -> dict:
     """Inference latency and memory of each backend on the same inputs and threads (CPU; see the
     module docstring).
 
@@ -132,6 +132,8 @@ def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 5
             the graphs of ``graphs`` exported here from the model.
         graphs (tuple[str]): ``'dynamic'`` and/or ``'fixed'``: the graphs exported here.
         checkpoint (str, optional): Weights for the model (default: random).
+        matmul_size (int): Size of the ``torch.mm`` reference (the machine's rate at the same threads,
+            measured before the backends run).
     """
     import copy
     import tempfile
@@ -153,6 +155,8 @@ def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 5
               'input': dict(batch_size=batch_size, channels=channels, height=shape[0], width=shape[1]),
               'params': sum(p.numel() for p in model.parameters()), 'edge_prior_ms_per_image': edge_ms,
               'backends': {}}
+    result['matmul_gflops'], result['matmul_gflop_per_cpu_s'] = matmul_gflops(matmul_size, device='cpu')
+    result['matmul_size'] = matmul_size
     probs = {}
     onnx_paths = [onnx_path] if isinstance(onnx_path, str) else list(onnx_path or [])
     exported_here = 'onnxruntime' in backends and not onnx_paths
@@ -222,6 +226,8 @@ def format_backends(r: dict) -> str:
              f'  machine: {m.get("name")} (cpu, {m["threads"]} threads for both backends, '
              f'torch {m["torch"]}, load {m.get("load_average_1min", 0):.1f}); params {r["params"]:,}; '
              f'{r["weights"]} weights',
+             f'  matmul {r["matmul_size"]}x{r["matmul_size"]} fp32 (torch.mm, same threads): '
+             f'{r["matmul_gflops"]:.1f} GFLOP/s wall, {r["matmul_gflop_per_cpu_s"]:.1f} GFLOP per CPU-second',
              f'  input: {i["batch_size"]} x {i["channels"]} x {i["height"]} x {i["width"]}, the same batch '
              'for every backend; each timing is the whole test_step (pre-processing, network, '
              'post-processing)',
@@ -286,7 +292,7 @@ def main(argv=None) -> int:
     if 'onnxruntime' in args.backend:
         result = run_backends(args.config, args.backend, tuple(args.shape), args.batch_size, args.iters,
                               args.warmup, args.threads, args.onnx, args.cfg_options, tuple(args.graph),
-                              args.checkpoint)
+                              args.checkpoint, args.matmul_size)
         print(format_backends(result))
         write_json(result, args.json)
         return 0
