@@ -1,7 +1,8 @@
 """Public Python API: inference, export and checkpoint helpers."""
 from .checkpoint import load_model_checkpoint
 from .export import LogitsExportWrapper, OnnxExportWrapper, export_onnx, export_torchscript, onnx_parity
-from .inferencer import FocusInferencer, ForegroundPrediction, NonFiniteOutputError, read_image
+from .foreground_prediction import ForegroundPrediction, NonFiniteOutputError
+from .inferencer import FocusInferencer, read_image
 from .task_selection import set_inference_task
 
 __all__ = [

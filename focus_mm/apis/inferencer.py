@@ -1,12 +1,15 @@
-"""Run a trained model on people's images: ``FocusInferencer``, an mmengine ``BaseInferencer``."""
+"""Run a trained model on people's images: ``FocusInferencer``, an mmengine ``BaseInferencer``.
+
+One job: the inferencer's construction and its four steps (inputs read and batched, the forward, the
+overlays, the results). The full-size results themselves are made in :mod:`.foreground_prediction`, the
+ONNX Runtime model in :mod:`.onnx_backend`.
+"""
 import copy
 import os.path as osp
-from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmengine.config import Config, ConfigDict
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.infer import BaseInferencer
@@ -18,6 +21,8 @@ from ..datasets.transforms.edge_prior import to_uint8_bgr
 from ..registry import INFERENCERS
 from ..utils import build_offline_model, overlay_mask
 from .checkpoint import load_model_checkpoint
+from .foreground_prediction import (SOURCE_KEY, ForegroundPrediction, full_size_prediction,
+                                    prediction_from_sample)
 from .task_selection import set_inference_task
 
 ImageInput = Union[str, np.ndarray]
@@ -26,36 +31,6 @@ ImageInput = Union[str, np.ndarray]
 _ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadForegroundMask')
 # Test-pipeline steps that read the image file; inference reads it with `read_image` instead.
 _IMAGE_LOADERS = ('LoadImageFromFile', 'LoadForegroundImage')
-# The metainfo key that carries an input's name (its path, or '<array i>') through the model.
-_SOURCE_KEY = 'source'
-
-
-class NonFiniteOutputError(ValueError):
-    """The model gave NaN or infinite values for an image (its ``source`` is in the message)."""
-
-    def __init__(self, source: str, count: int):
-        super().__init__(f'the model output holds {count} non-finite value(s) for {source}: no mask is '
-                         'written. The checkpoint or the model has NaN/inf weights (check its training '
-                         'log), or the input is broken.')
-        self.source = source
-        self.count = count
-
-
-@dataclass
-class ForegroundPrediction:
-    """One image's result, at the image's original size.
-
-    Attributes:
-        mask (np.ndarray): ``H x W`` uint8, 1 = foreground (the joint decision P_fg > P_bg).
-        prob (np.ndarray): ``H x W`` float32 foreground probability in [0, 1].
-        source (str): The file path, or ``'<array i>'`` for arrays.
-        overlay (np.ndarray, optional): ``H x W x 3`` uint8 BGR image with the foreground tinted, when
-            the call asked for it (``return_vis=True``).
-    """
-    mask: np.ndarray
-    prob: np.ndarray
-    source: str
-    overlay: Optional[np.ndarray] = None
 
 
 @INFERENCERS.register_module()
@@ -75,8 +50,9 @@ class FocusInferencer(BaseInferencer):
     threshold) but in place: one float32 and one uint8 map per image (5 bytes per pixel).
     :meth:`iter_predictions` brings one image at a time to full size, for long folders.
 
-    A model output with NaN or infinite values raises :class:`NonFiniteOutputError` naming the image
-    (it would otherwise read as an all-background mask).
+    A model output with NaN or infinite values raises
+    :class:`~focus_mm.apis.foreground_prediction.NonFiniteOutputError` naming the image (it would otherwise
+    read as an all-background mask).
 
     The class is registered in ``focus_mm.registry.INFERENCERS`` (scope ``focus_mm``):
     ``INFERENCERS.build(dict(type='focus_mm.FocusInferencer', config=..., checkpoint=...))``.
@@ -275,7 +251,7 @@ class FocusInferencer(BaseInferencer):
             for index, item in chunk:
                 image = read_image(item) if isinstance(item, str) else to_uint8_bgr(item)
                 data = self.pipeline(dict(img=image))
-                data['data_samples'].set_metainfo({_SOURCE_KEY: item if isinstance(item, str) else
+                data['data_samples'].set_metainfo({SOURCE_KEY: item if isinstance(item, str) else
                                                    f'<array {index}>'})
                 packed.append(data)
             yield self.collate_fn(packed)
@@ -370,12 +346,14 @@ class FocusInferencer(BaseInferencer):
         if isinstance(pred, ForegroundPrediction):
             return pred
         if not isinstance(pred, tuple):
-            return self._from_sample(pred)
+            return prediction_from_sample(pred)
         logits, sample = pred
         if logits.shape[1] == 1:  # one logit map: the lean path
-            return self._full_size(logits, sample.metainfo)
+            threshold = getattr(getattr(self.model, 'decode_head', None), 'threshold', None)
+            return full_size_prediction(logits, sample.metainfo, getattr(self.model, 'align_corners', False),
+                                        threshold)
         # e.g. two maps (test_cfg.decision_rule other than the joint one): the model's own postprocessing
-        return self._from_sample(self._to_datasample(pred))
+        return prediction_from_sample(self._to_datasample(pred))
 
     @torch.no_grad()
     def _to_datasample(self, pred):
@@ -384,45 +362,6 @@ class FocusInferencer(BaseInferencer):
         if not isinstance(pred, tuple):
             return pred
         return self.model.postprocess_result(pred[0], [pred[1]])[0]
-
-    @torch.no_grad()
-    def _full_size(self, logits: torch.Tensor, meta: dict) -> ForegroundPrediction:
-        """One image's 1 x C x h x w logits to its original size: mmseg's ``postprocess_result``, lean.
-
-        Same steps and the same operations (padding cropped, flip undone, ``F.interpolate`` bilinear on
-        the logits, sigmoid, ``> threshold``), so the maps equal ``tools/test.py``'s, but the sigmoid
-        runs in place and the mask is a uint8 view: 5 bytes per pixel instead of three float maps.
-        """
-        source = meta.get(_SOURCE_KEY, '<array>')
-        if logits.shape[1] != 1:
-            raise ValueError('the model does not output a foreground probability (out_channels=1).')
-        padding = meta.get('img_padding_size', meta.get('padding_size', [0] * 4))
-        pad_left, pad_right, pad_top, pad_bottom = padding
-        height, width = logits.shape[-2:]
-        logits = logits[:, :, pad_top:height - pad_bottom, pad_left:width - pad_right]
-        if meta.get('flip', False):
-            logits = logits.flip(dims=(3, ) if meta.get('flip_direction') == 'horizontal' else (2, ))
-        finite = torch.isfinite(logits)
-        if not bool(finite.all()):  # checked on the small map: cheap, and before any upsampling
-            raise NonFiniteOutputError(source, int((~finite).sum()))
-        align_corners = getattr(self.model, 'align_corners', False)
-        full = F.interpolate(logits.float(), size=tuple(meta['ori_shape'][:2]), mode='bilinear',
-                             align_corners=align_corners)[0, 0].cpu()
-        prob = full.sigmoid_().numpy()
-        threshold = getattr(getattr(self.model, 'decode_head', None), 'threshold', None)
-        mask = np.greater(prob, 0.5 if threshold is None else threshold).view(np.uint8)
-        return ForegroundPrediction(mask=mask, prob=prob, source=source)
-
-    @staticmethod
-    def _from_sample(sample) -> ForegroundPrediction:
-        source = sample.metainfo.get(_SOURCE_KEY, '<array>')
-        prob = sample.seg_logits.data[0].float().cpu().numpy()
-        if not np.isfinite(prob).all():
-            raise NonFiniteOutputError(source, int((~np.isfinite(prob)).sum()))
-        if prob.min() < 0 or prob.max() > 1:  # a 2-channel model's logits: not a probability
-            raise ValueError('the model does not output a foreground probability (out_channels=1).')
-        mask = sample.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
-        return ForegroundPrediction(mask=mask, prob=prob.astype(np.float32, copy=False), source=source)
 
 
 def _check_batch_size(batch_size) -> None:

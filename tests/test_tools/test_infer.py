@@ -14,6 +14,8 @@ from mmengine.registry import init_default_scope
 
 from mmseg.registry import MODELS
 
+from _tiny_models import save_random_mini_checkpoint
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs', 'focus', 'focus_mini_1xb8-300_sod-256x256.py')
 
@@ -29,11 +31,7 @@ IMAGES = {
 
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
-    init_default_scope('mmseg')
-    model = MODELS.build(Config.fromfile(CONFIG).model)
-    path = tmp_path_factory.mktemp('ckpt') / 'mini.pth'
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-    return str(path)
+    return save_random_mini_checkpoint(tmp_path_factory.mktemp('ckpt'))
 
 
 @pytest.fixture
@@ -107,7 +105,7 @@ def nan_checkpoint(tmp_path_factory):
 
 def test_non_finite_model_output_fails_naming_the_image(nan_checkpoint, tmp_path):
     from focus_mm.apis import FocusInferencer
-    from focus_mm.apis.inferencer import NonFiniteOutputError
+    from focus_mm.apis import NonFiniteOutputError
 
     folder = tmp_path / 'imgs'
     folder.mkdir()

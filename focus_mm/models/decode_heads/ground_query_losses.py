@@ -59,8 +59,8 @@ class GroundQueryLossMixin:
         train_cfg = dict(train_cfg or {})
         unknown = sorted(set(train_cfg) - set(TRAIN_CFG_DEFAULTS))
         if unknown:
-            raise KeyError(f'GroundQueryHead: unknown key(s) {unknown} in model.decode_head.train_cfg; it reads '
-                           f'{list(TRAIN_CFG_DEFAULTS)}: remove or rename them.')
+            raise KeyError(f'GroundQueryHead: unknown key(s) {unknown} in model.decode_head.train_cfg; it '
+                           f'reads {list(TRAIN_CFG_DEFAULTS)}: remove or rename them.')
         self.train_cfg = {**copy.deepcopy(TRAIN_CFG_DEFAULTS), **train_cfg}
         self.assigner = TASK_UTILS.build(self.train_cfg['assigner'])
         self.num_matching_points = self.train_cfg['num_matching_points']
