@@ -1,6 +1,7 @@
 """Tiny FOCUS model configs and synthetic foreground data for CPU tests (no weights, no network)."""
 import contextlib
 import copy
+import os.path as osp
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -14,6 +15,8 @@ from mmseg.structures import SegDataSample
 # Models build their data preprocessor through mmengine's registry: resolve names in mmseg's scope.
 init_default_scope('mmseg')
 
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+MINI_CONFIG = osp.join(REPO, 'configs', 'focus', 'focus_mini_1xb8-300_sod-256x256.py')
 WIDTH = 32  # queries, pixel decoder and decoder width of the tiny head
 RESNET_CHANNELS = [16, 32, 64, 128]  # ResNetV1c-18 with base_channels=16
 VIT_DIMS = 32  # tiny DINOv2 width = EdgeEnhancerNeck output width
@@ -120,6 +123,18 @@ def build_model(cfg: dict):
     model = MODELS.build(ConfigDict(copy.deepcopy(cfg)))
     model.init_weights()
     return model
+
+
+def save_random_mini_checkpoint(folder) -> str:
+    """The mini SOD config's model (``MINI_CONFIG``), randomly initialised, saved as ``folder/mini.pth`` in
+    mmengine's checkpoint layout; returns the path."""
+    from mmengine.config import Config
+
+    init_default_scope('mmseg')
+    model = MODELS.build(Config.fromfile(MINI_CONFIG).model)
+    path = osp.join(str(folder), 'mini.pth')
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+    return path
 
 
 def synthetic_foreground_batch(num_images: int = 4, size: int = 128, seed: int = 0,

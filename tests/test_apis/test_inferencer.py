@@ -8,10 +8,8 @@ import torch
 from PIL import Image
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
-from mmengine.registry import init_default_scope
 
-from mmseg.registry import MODELS
-
+from _tiny_models import save_random_mini_checkpoint
 from focus_mm.apis import FocusInferencer, ForegroundPrediction
 from focus_mm.datasets.image_io import read_image
 
@@ -30,11 +28,7 @@ IMAGES = {
 
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
-    init_default_scope('mmseg')
-    model = MODELS.build(Config.fromfile(CONFIG).model)
-    path = tmp_path_factory.mktemp('ckpt') / 'mini.pth'
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-    return str(path)
+    return save_random_mini_checkpoint(tmp_path_factory.mktemp('ckpt'))
 
 
 def test_lean_full_size_maps_equal_mmseg_postprocess(checkpoint):

@@ -7,10 +7,8 @@ import sys
 import cv2
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
-from mmseg.registry import MODELS
+from _tiny_models import save_random_mini_checkpoint
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs', 'focus', 'focus_mini_1xb8-300_sod-256x256.py')
@@ -20,11 +18,7 @@ SMALL = ['--cfg-options', 'test_dataloader.dataset.num_test=4', 'test_dataloader
 
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
-    init_default_scope('mmseg')
-    model = MODELS.build(Config.fromfile(CONFIG).model)
-    path = tmp_path_factory.mktemp('ckpt') / 'mini.pth'
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-    return str(path)
+    return save_random_mini_checkpoint(tmp_path_factory.mktemp('ckpt'))
 
 
 def _run(args, tmp_path):

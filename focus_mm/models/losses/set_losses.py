@@ -49,9 +49,11 @@ class QueryClassLoss(nn.Module):
         return self.loss_weight * F.cross_entropy(cls_logits.transpose(1, 2).float(), labels, weight)
 
 
-@MODELS.register_module()
-class PointBCELoss(nn.Module):
-    """Binary cross-entropy of mask logits sampled at points, mean over each mask's labelled points.
+class WeightedPointLoss(nn.Module):
+    """A per-mask loss of mask logits sampled at points, summed over the masks and weighted.
+
+    The shared part of :class:`PointBCELoss` and :class:`PointDiceLoss`, which name their per-mask loss
+    in ``per_mask_loss``.
 
     Args:
         loss_weight (float): Factor of the loss. Defaults to 5.
@@ -60,6 +62,12 @@ class PointBCELoss(nn.Module):
     def __init__(self, loss_weight: float = 5.0):
         super().__init__()
         self.loss_weight = loss_weight
+
+    @staticmethod
+    def per_mask_loss(point_logits: torch.Tensor, point_targets: torch.Tensor,
+                      point_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """M losses, one per mask (each subclass names its function)."""
+        raise NotImplementedError
 
     def forward(self, point_logits: torch.Tensor, point_targets: torch.Tensor,
                 point_weights: Optional[torch.Tensor] = None, avg_factor: float = 1.0) -> torch.Tensor:
@@ -74,27 +82,30 @@ class PointBCELoss(nn.Module):
         Returns:
             Tensor: The scalar loss.
         """
-        loss = point_bce_loss(point_logits, point_targets, point_weights)
+        loss = self.per_mask_loss(point_logits, point_targets, point_weights)
         return self.loss_weight * loss.sum() / avg_factor
 
 
 @MODELS.register_module()
-class PointDiceLoss(nn.Module):
+class PointBCELoss(WeightedPointLoss):
+    """Binary cross-entropy of mask logits sampled at points, mean over each mask's labelled points.
+
+    Args:
+        loss_weight (float): Factor of the loss. Defaults to 5.
+    """
+
+    per_mask_loss = staticmethod(point_bce_loss)
+
+
+@MODELS.register_module()
+class PointDiceLoss(WeightedPointLoss):
     """Dice loss of mask logits sampled at points (ignored points left out), see :func:`point_dice_loss`.
 
     Args:
         loss_weight (float): Factor of the loss. Defaults to 5.
     """
 
-    def __init__(self, loss_weight: float = 5.0):
-        super().__init__()
-        self.loss_weight = loss_weight
-
-    def forward(self, point_logits: torch.Tensor, point_targets: torch.Tensor,
-                point_weights: Optional[torch.Tensor] = None, avg_factor: float = 1.0) -> torch.Tensor:
-        """Sum over the masks, divided by ``avg_factor`` (arguments as :meth:`PointBCELoss.forward`)."""
-        loss = point_dice_loss(point_logits, point_targets, point_weights)
-        return self.loss_weight * loss.sum() / avg_factor
+    per_mask_loss = staticmethod(point_dice_loss)
 
 
 @MODELS.register_module()
