@@ -172,8 +172,8 @@ def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 5
                               'the same weights')
         elif onnx_paths:
             runs = {f'onnxruntime:{osp.basename(p)}': p for p in onnx_paths}
-            result['onnx'] = (f'{", ".join(onnx_paths)} (other weights than the model\'s: outputs not '
-                              'compared)')
+            result['onnx'] = (f'{", ".join(onnx_paths)} (given files: their weights need not be the '
+                              'model\'s, so outputs are not compared)')
         if len(runs) == 1:  # one graph: the row keeps the backend's name
             runs = {'onnxruntime': next(iter(runs.values()))}
         rows = []
@@ -212,7 +212,7 @@ def run_backends(config: str, backends=('pytorch', 'onnxruntime'), shape=(512, 5
             suffix = name[len('onnxruntime'):]  # '' or ':<graph>'
             result['ratio_pytorch_over_onnxruntime' + suffix] = (result['backends']['pytorch']['mean_s']
                                                                  / result['backends'][name]['mean_s'])
-            if exported_here:  # a given --onnx file has other weights than the model's: not compared
+            if exported_here:  # a given --onnx file may hold other weights than the model's: not compared
                 torch_prob, ort_prob = probs['pytorch'], probs[name]
                 result['max_prob_diff' + suffix] = (torch_prob - ort_prob).abs().max().item()
                 agreement = (torch_prob > 0.5) == (ort_prob > 0.5)
