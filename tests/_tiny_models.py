@@ -176,3 +176,14 @@ def foreground_iou(pred: torch.Tensor, gt: torch.Tensor) -> float:
     pred, gt = pred.bool(), gt.bool()
     union = (pred | gt).sum().item()
     return 1.0 if union == 0 else (pred & gt).sum().item() / union
+
+
+def odd_format_images(rng: np.random.Generator) -> dict:
+    """Four small non-square images as a user's folder holds them, drawn from ``rng``: ``name -> array``
+    (a JPEG-bound colour image, an RGBA PNG, a grey PNG, a 16-bit PNG)."""
+    return {
+        'photo.jpg': rng.integers(0, 255, (90, 120, 3), dtype=np.uint8),
+        'alpha.png': rng.integers(0, 255, (64, 48, 4), dtype=np.uint8),
+        'gray.png': rng.integers(0, 255, (50, 70), dtype=np.uint8),
+        'deep.png': rng.integers(0, 65535, (40, 60, 3), dtype=np.uint16),
+    }

@@ -9,21 +9,15 @@ from PIL import Image
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 
-from _tiny_models import save_random_mini_checkpoint
+from _tiny_models import odd_format_images, save_random_mini_checkpoint
 from focus_mm.apis import FocusInferencer, ForegroundPrediction
 from focus_mm.datasets.image_io import read_image
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs', 'focus', 'focus_mini_1xb8-300_sod-256x256.py')
 
-# name -> (array, shape of the original image)
 rng = np.random.default_rng(0)
-IMAGES = {
-    'photo.jpg': rng.integers(0, 255, (90, 120, 3), dtype=np.uint8),
-    'alpha.png': rng.integers(0, 255, (64, 48, 4), dtype=np.uint8),
-    'gray.png': rng.integers(0, 255, (50, 70), dtype=np.uint8),
-    'deep.png': rng.integers(0, 65535, (40, 60, 3), dtype=np.uint16),
-}
+IMAGES = odd_format_images(rng)
 
 
 @pytest.fixture(scope='module')
