@@ -6,7 +6,8 @@
 # ITERS (default 300, the mini schedule's own length) shortens the schedule_mini poly schedule for every
 # config alike: max_iters, the PolyLR end, the validation and the checkpoint interval.
 # CFG_OPTIONS (space-separated key=value) is passed to both tools, e.g. for an ablation:
-#   OUT=work_dirs/no_clip CFG_OPTIONS="model.decode_head.loss_clip=None" bash projects/mini_benchmark.sh CONFIG
+#   OUT=work_dirs/no_clip CFG_OPTIONS="model.decode_head.loss_clip=None" \
+#     bash projects/mini_benchmark.sh CONFIG
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ITERS="${ITERS:-300}"

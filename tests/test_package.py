@@ -1,4 +1,6 @@
 """The installed package: configs by package scope (``focus_mm::``) and the wheel's contents."""
+import configparser
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -154,3 +156,41 @@ def test_install_into_this_environment_needs_nothing_else(tmp_path):
     import json
     report = json.load(open(tmp_path / 'report.json'))
     assert [item['metadata']['name'] for item in report['install']] == ['focus_mm']
+
+
+def _tracked_sources():
+    """The repository's .py and .sh files: git's tracked files, or without git a walk of the source
+    folders."""
+    try:
+        out = subprocess.run(['git', 'ls-files', '*.py', '*.sh'], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout
+        files = [line for line in out.splitlines() if line]
+        if files:
+            return files
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    files = []
+    for top in ('focus_mm', 'tools', 'tests', 'configs', 'projects', 'demo'):
+        for folder, _, names in os.walk(osp.join(REPO, top)):
+            files += [osp.relpath(osp.join(folder, n), REPO) for n in names if n.endswith(('.py', '.sh'))]
+    return sorted(files)
+
+
+def test_source_lines_fit_the_style_limit():
+    """No tracked .py/.sh line is longer than the max-line-length that setup.cfg gives flake8."""
+    parser = configparser.ConfigParser()
+    parser.read(osp.join(REPO, 'setup.cfg'))
+    limit = parser.getint('flake8', 'max-line-length')
+    files = _tracked_sources()
+    assert files
+    too_long = []
+    for rel in files:
+        path = osp.join(REPO, rel)
+        if not osp.isfile(path):  # deleted in the work tree but still in git's index
+            continue
+        with open(path, encoding='utf-8') as f:
+            for number, line in enumerate(f, 1):
+                length = len(line.rstrip('\r\n'))
+                if length > limit:
+                    too_long.append(f'{rel}:{number}: {length} characters')
+    assert not too_long, f'lines longer than {limit} characters (setup.cfg [flake8]):\n' + '\n'.join(too_long)

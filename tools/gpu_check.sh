@@ -27,8 +27,8 @@ set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WHEELS="$(cd "${1:-$REPO/work_dirs/gpu_wheels}" 2>/dev/null && pwd)" || {
-  echo "[gpu_check] ERROR: wheel folder ${1:-$REPO/work_dirs/gpu_wheels} not found: run tools/gpu_check_wheels.sh" \
-    "where the registry is reachable and bring the folder along" >&2; exit 1; }
+  echo "[gpu_check] ERROR: wheel folder ${1:-$REPO/work_dirs/gpu_wheels} not found:" \
+    "run tools/gpu_check_wheels.sh where the registry is reachable and bring the folder along" >&2; exit 1; }
 OUT="${GPU_CHECK_OUT:-$REPO/work_dirs/gpu_check}"
 PYTHON="${PYTHON:-python3}"
 export FOCUS_VENV="${FOCUS_VENV:-$REPO/work_dirs/gpu_venv}"
@@ -58,7 +58,10 @@ stage() {
   timeout "$limit" bash -c '"$@"' _ "$@" >"$OUT/$name.log" 2>&1
   rc=$?
   printf '%s\t%s\t%s\n' "$name" "$rc" "$(($(date +%s) - t0))" >>"$STAGES"
-  if [ "$rc" -ne 0 ]; then log "$name failed (exit $rc; 124 = timed out): $(tail -n 3 "$OUT/$name.log" | tr '\n' ' ' | cut -c1-400)"; fi
+  if [ "$rc" -ne 0 ]; then
+    log "$name failed (exit $rc; 124 = timed out): $(tail -n 3 "$OUT/$name.log" |
+      tr '\n' ' ' | cut -c1-400)"
+  fi
   return "$rc"
 }
 
@@ -73,11 +76,13 @@ trap write_json EXIT
 machine() {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
   echo "cores: $(nproc)"
-  "$PYTHON" -c "import sys, torch; print('python', sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.version.cuda, 'gpu', torch.cuda.is_available())"
+  "$PYTHON" -c "import sys, torch; print('python', sys.version.split()[0], 'torch', torch.__version__,
+    'cuda', torch.version.cuda, 'gpu', torch.cuda.is_available())"
   command -v nvcc && nvcc --version | tail -n 2 || echo "no nvcc on PATH"
 }
 export -f machine
-stage machine 60 machine || { log "the machine's Python has no torch: PYTHON=... names one that has"; exit 1; }
+stage machine 60 machine ||
+  { log "the machine's Python has no torch: PYTHON=... names one that has"; exit 1; }
 stage wheels 60 "$PYTHON" "$REPO/tools/setup/gpu_wheels.py" check "$WHEELS" || exit 1
 
 # The compiled packages the folder leaves out must be on the machine.
@@ -103,14 +108,16 @@ PYEOF
 export -f missing_compiled
 stage compiled_packages 60 missing_compiled || exit 1
 if [ "${GPU_CHECK_DRY_RUN:-0}" = 1 ]; then log "dry run: machine and wheel folder checked"; exit 0; fi
-stage gpu 60 "$PYTHON" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'torch sees no GPU')" || exit 1
+stage gpu 60 "$PYTHON" -c \
+  "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'torch sees no GPU')" || exit 1
 
 # The venv on the machine's torch, the stack from the folder (--no-deps: requirements.txt is the whole
 # closure; mmengine's opencv-python is satisfied by the headless build, as in tools/setup_env.sh).
 install_stack() {
   set -e
   [ -x "$FOCUS_VENV/bin/python" ] || "$PYTHON" -m venv --system-site-packages "$FOCUS_VENV"
-  "$FOCUS_VENV/bin/python" -m pip install -q --no-index --find-links "$WHEELS" --no-deps -r "$WHEELS/requirements.txt"
+  "$FOCUS_VENV/bin/python" -m pip install -q --no-index --find-links "$WHEELS" --no-deps \
+    -r "$WHEELS/requirements.txt"
   "$FOCUS_VENV/bin/python" -m pip install -q --no-index --no-deps --no-build-isolation -e "$REPO"
   # tools/setup_env.sh installs the stack from the registry unless its stamp says it is there: done above.
   cat "$REPO/setup.cfg" "$REPO/tools/setup_env.sh" | sha1sum | cut -c1-40 >"$FOCUS_VENV/.focus_deps_stamp"
@@ -120,14 +127,17 @@ stage install 90 install_stack || exit 1
 
 # mmcv's CUDA kernels for this GPU only (tools/setup_env.sh: arch list of the visible GPU, MAX_JOBS = cores).
 if [ -z "${CUDA_HOME:-}" ]; then
-  if command -v nvcc >/dev/null; then CUDA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")"
+  if command -v nvcc >/dev/null; then
+    CUDA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")"
   elif [ -x /usr/local/cuda/bin/nvcc ]; then CUDA_HOME=/usr/local/cuda; fi
 fi
 export CUDA_HOME
-log "building mmcv with CUDA_HOME=${CUDA_HOME:-<unset: toolkit from the registry, needs network>}, $(nproc) jobs"
+log "building mmcv with CUDA_HOME=${CUDA_HOME:-<unset: toolkit from the registry, needs network>}," \
+  "$(nproc) jobs"
 # The venv's bin/ first: torch builds in parallel (MAX_JOBS) only when `ninja` runs from PATH, and the
 # machine may have none besides the venv's.
-stage build_mmcv "${BUILD_TIMEOUT:-400}" env PATH="$FOCUS_VENV/bin:$PATH" PIP_NO_INDEX=1 PIP_FIND_LINKS="$WHEELS" MMCV_SDIST="$WHEELS/mmcv-2.1.0.tar.gz" \
+stage build_mmcv "${BUILD_TIMEOUT:-400}" env PATH="$FOCUS_VENV/bin:$PATH" PIP_NO_INDEX=1 \
+  PIP_FIND_LINKS="$WHEELS" MMCV_SDIST="$WHEELS/mmcv-2.1.0.tar.gz" \
   MAX_JOBS="$(nproc)" bash "$REPO/tools/setup_env.sh" || exit 1
 VPY="$FOCUS_VENV/bin/python"
 cd "$REPO" || exit 1

@@ -12,6 +12,9 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIR="$REPO/work_dirs/gpu_wheels"
 if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then DIR="$1"; shift; fi
 PY="${FOCUS_VENV:-$REPO/.venv}/bin/python"
-[ -x "$PY" ] || { echo "[gpu_check_wheels] ERROR: no environment at $PY: run tools/setup_env.sh first" >&2; exit 1; }
+[ -x "$PY" ] || {
+  echo "[gpu_check_wheels] ERROR: no environment at $PY: run tools/setup_env.sh first" >&2
+  exit 1
+}
 # pip warns about every unreachable extra index of this machine's pip.conf: not errors
 "$PY" "$REPO/tools/setup/gpu_wheels.py" download "$DIR" "$@" 2> >(grep -v "^WARNING: Location '" >&2)

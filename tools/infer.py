@@ -9,7 +9,7 @@ Examples:
     python tools/infer.py photo.jpg CONFIG CHECKPOINT --out-dir outputs/
     python tools/infer.py my_folder/ CONFIG CHECKPOINT --out-dir outputs/ --batch-size 8
     python tools/infer.py "shots/*.png" CONFIG CHECKPOINT --device cuda
-    python tools/infer.py my_folder/ CONFIG model.onnx --backend onnxruntime   # see docs/user_guides/deployment.md
+    python tools/infer.py my_folder/ CONFIG model.onnx --backend onnxruntime  # docs/user_guides/deployment.md
     python tools/infer.py photo.jpg UNIVERSAL_CONFIG CHECKPOINT --task cod   # a universal checkpoint's task
 A file that cannot be read (missing, corrupt, truncated) and an image for which the model gives NaN or
 infinite values are reported and skipped; the exit code is 1 when any image failed. Files are read as

@@ -8,7 +8,8 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${FOCUS_VENV:-$REPO/.venv}"
 if [[ ! -x "$VENV/bin/python" ]]; then
-  echo "[setup_browser] no virtual environment at $VENV: run 'bash tools/setup_env.sh' first (or set FOCUS_VENV)" >&2
+  echo "[setup_browser] no virtual environment at $VENV:" \
+    "run 'bash tools/setup_env.sh' first (or set FOCUS_VENV)" >&2
   exit 1
 fi
 
@@ -26,7 +27,8 @@ if ! "$VENV/bin/python" -c "import selenium" >/dev/null 2>&1; then
 import configparser, sys
 cfg = configparser.ConfigParser()
 cfg.read(sys.argv[1])
-print(' '.join(line.strip() for line in cfg['options.extras_require']['browser'].splitlines() if line.strip()))
+print(' '.join(line.strip() for line in cfg['options.extras_require']['browser'].splitlines()
+               if line.strip()))
 PY
 )"
   "$VENV/bin/python" -m pip install $SPEC

@@ -49,7 +49,8 @@ then
   "${PIP[@]}" install $TORCH_SPEC || die "torch install failed ($TORCH_SPEC)"
 fi
 # mmcv's setup.py imports pkg_resources (gone from setuptools >= 81); torch wants >= 77.
-"${PY}" -c "import setuptools, sys; v=tuple(int(x) for x in setuptools.__version__.split('.')[:2]); sys.exit(0 if (77,0)<=v<(81,0) else 1)" 2>/dev/null \
+"${PY}" -c "import setuptools, sys; v = tuple(int(x) for x in setuptools.__version__.split('.')[:2])
+sys.exit(0 if (77, 0) <= v < (81, 0) else 1)" 2>/dev/null \
   || "${PIP[@]}" install "setuptools>=77,<81" wheel ninja
 
 # 3. mmcv with compiled ops, from the cached wheel or built from the sdist. tools/setup/mmcv_build_plan.py
@@ -61,7 +62,9 @@ WHEEL_DIR="$CACHE/wheels/$KEY"
 
 # The first compiler error, else the last Python exception, else the log's last line.
 build_failure_reason() {
-  { grep -m1 -E ': (fatal )?error:' "$1" || grep -E '^\s*[A-Za-z.]*(Error|Exception): ' "$1" | tail -n1 || tail -n1 "$1"; } \
+  { grep -m1 -E ': (fatal )?error:' "$1" \
+      || grep -E '^\s*[A-Za-z.]*(Error|Exception): ' "$1" | tail -n1 \
+      || tail -n1 "$1"; } \
     | sed -e 's/^[[:space:]]*//' | cut -c1-300
 }
 
@@ -89,7 +92,8 @@ else
     (
       set -e
       if [ -n "${MMCV_SDIST:-}" ]; then cp "$MMCV_SDIST" "$SRC/"  # a machine without the registry
-      else "${PIP[@]}" download --no-deps --no-binary :all: --no-build-isolation "mmcv==$MMCV_VERSION" -d "$SRC"; fi
+      else "${PIP[@]}" download --no-deps --no-binary :all: --no-build-isolation "mmcv==$MMCV_VERSION" \
+        -d "$SRC"; fi
       tar -xzf "$SRC"/mmcv-"$MMCV_VERSION".tar.gz -C "$SRC"
       cd "$SRC/mmcv-$MMCV_VERSION"
       # Current torch headers need C++20 ("C++20 or later compatible compiler is required to use ATen").
@@ -102,10 +106,13 @@ else
         unset FORCE_CUDA
       fi
       export PATH="$VENV/bin:$PATH"  # the venv's ninja: a parallel build (setuptools' fallback is serial)
-      MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" "$PY" -m pip wheel --no-build-isolation --no-deps -v . -w "$SRC/dist"
+      MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" "$PY" -m pip wheel --no-build-isolation --no-deps \
+        -v . -w "$SRC/dist"
       mkdir -p "$WHEEL_DIR"
       cp "$SRC"/dist/mmcv-*.whl "$WHEEL_DIR"/
-    ) >"$BUILD_LOG" 2>&1 || { rm -rf "$WHEEL_DIR"; die "mmcv build failed: $(build_failure_reason "$BUILD_LOG")
+    ) >"$BUILD_LOG" 2>&1 || {
+      rm -rf "$WHEEL_DIR"
+      die "mmcv build failed: $(build_failure_reason "$BUILD_LOG")
   full log: $BUILD_LOG
   the environment was left as it was; fix the cause and rerun this script"; }
     rm -rf "$SRC"
@@ -125,7 +132,8 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   log "installing the OpenMMLab stack and focus_mm (editable)"
   "${PIP[@]}" install "mmengine==0.10.7" "mmsegmentation==1.2.2" "mmpretrain==1.2.0" \
     || die "installing mmengine / mmsegmentation / mmpretrain failed (see the pip output above)"
-  "${PIP[@]}" install --no-build-isolation -e "$REPO[tests,deploy,docs]" || die "pip install -e . failed (see the pip output above)"
+  "${PIP[@]}" install --no-build-isolation -e "$REPO[tests,deploy,docs]" \
+    || die "pip install -e . failed (see the pip output above)"
   # mim without opendatalab (see the tests extra in setup.cfg for why); its imports come with the extra.
   "${PIP[@]}" install --no-deps "openmim==0.3.9" || die "installing openmim failed (see the pip output above)"
   if "$PY" -m pip show -q opencv-python >/dev/null 2>&1; then
@@ -133,7 +141,8 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     "${PIP[@]}" uninstall -y opencv-python
     # pip then reports mmengine's/mmcv's missing opencv-python: expected (see above), filtered.
     "${PIP[@]}" install --force-reinstall --no-deps "opencv-python-headless==$HEADLESS" 2>&1 \
-      | { grep -v -E "pip's dependency resolver does not currently|requires opencv-python>=3, which is not installed" >&2 || true; }
+      | { grep -v -E -e "pip's dependency resolver does not currently" \
+          -e "requires opencv-python>=3, which is not installed" >&2 || true; }
     "$PY" -c "import cv2" || die "cv2 does not import after replacing opencv-python by opencv-python-headless"
   fi
   mmcv_ok || die "mmcv lost its compiled ops during the install; delete $VENV/.mmcv_key and rerun"

@@ -1,4 +1,5 @@
-# FOCUS, DINOv2-L, salient object detection: the authors' recipe (2 GPUs x 4 images, 20k iterations, 512 crops).
+# FOCUS, DINOv2-L, salient object detection: the authors' recipe (2 GPUs x 4 images, 20k iterations,
+# 512 crops).
 _base_ = [
     '../_base_/models/focus_dinov2-l.py', '../_base_/datasets/sod_duts.py',
     '../_base_/schedules/schedule_20k.py', '../_base_/default_runtime.py'

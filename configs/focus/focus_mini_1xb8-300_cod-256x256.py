@@ -1,4 +1,5 @@
-# Mini FOCUS on the bundled mini-benchmark (camouflaged object detection), CPU-sized: see configs/_base_/models/focus_mini.py.
+# Mini FOCUS on the bundled mini-benchmark (camouflaged object detection), CPU-sized:
+# see configs/_base_/models/focus_mini.py.
 _base_ = [
     '../_base_/models/focus_mini.py', '../_base_/datasets/mini_single_task.py',
     '../_base_/schedules/schedule_mini.py', '../_base_/default_runtime.py'

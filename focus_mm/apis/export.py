@@ -31,7 +31,8 @@ class LogitsExportWrapper(nn.Module):
         return self.segmentor.encode_decode(inputs, metas)
 
 
-def export_torchscript(segmentor: nn.Module, input_shape: Tuple[int, int, int, int]) -> torch.jit.ScriptModule:
+def export_torchscript(segmentor: nn.Module,
+                       input_shape: Tuple[int, int, int, int]) -> torch.jit.ScriptModule:
     """Trace the inference path at a fixed input shape.
 
     ``torch.export`` cannot be used: mmcv's deformable attention and the matcher-free inference path
@@ -258,9 +259,9 @@ def onnx_parity(segmentor: nn.Module, path: str, shape: Tuple[int, int], batch_s
     Returns:
         dict: ``max_abs_diff`` (logits, PyTorch with the same power-iteration prior as the graph),
         ``logit_scale`` (the largest absolute value the logits are computed from: PyTorch's logits and
-        the head's last mask logits, whose log-sigmoids the fusion subtracts), ``mask_agreement`` (fraction of pixels
-        with the same ``logit > 0``), and the same two against PyTorch's default eigh prior
-        (``max_abs_diff_eigh``, ``mask_agreement_eigh``).
+        the head's last mask logits, whose log-sigmoids the fusion subtracts), ``mask_agreement``
+        (fraction of pixels with the same ``logit > 0``), and the same two against PyTorch's default
+        eigh prior (``max_abs_diff_eigh``, ``mask_agreement_eigh``).
     """
     from focus_mm.models.utils.pca_prior import prior_solver
     from .onnx_backend import create_session, run_session

@@ -170,7 +170,8 @@ class OnnxRuntimeSegmentor:
     def with_edge(self) -> bool:
         return 'edge' in self.input_names
 
-    def run(self, inputs: torch.Tensor, img_shapes: Optional[Sequence[Tuple[int, int]]] = None) -> torch.Tensor:
+    def run(self, inputs: torch.Tensor,
+            img_shapes: Optional[Sequence[Tuple[int, int]]] = None) -> torch.Tensor:
         """Normalised ``B x C x H x W`` (C = 6 with the edge input, else 3) -> ``B x 1 x H x W`` logits.
 
         Args:

@@ -3,8 +3,9 @@ optimiser of a timed training step.
 
 ``tools/analysis_tools/get_flops.py`` prints the FLOPs, ``benchmark.py`` relates them to measured times,
 ``train_step_memory.py`` and ``gpu_benchmark.py`` measure training steps; the timing and memory
-helpers and the matmul reference rate are shared by all. The model is built from the config without downloads (random weights: FLOPs do not depend on them) and
-traced once with mmengine's ``FlopAnalyzer`` (fvcore's counter) on the inference path ``encode_decode``.
+helpers and the matmul reference rate are shared by all. The model is built from the config without
+downloads (random weights: FLOPs do not depend on them) and traced once with mmengine's ``FlopAnalyzer``
+(fvcore's counter) on the inference path ``encode_decode``.
 What is and is not counted is said in ``get_flops.py``'s help.
 """
 import os

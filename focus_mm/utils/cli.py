@@ -20,7 +20,8 @@ def add_cfg_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
         help='override settings of the config, e.g. model.decode_head.train_cfg.num_points=4 '
-        'randomness.seed=1 "train_dataloader.dataset.pipeline.1.scale=(256,256)". Keys the config does not have yet are '
+        'randomness.seed=1 "train_dataloader.dataset.pipeline.1.scale=(256,256)". '
+        'Keys the config does not have yet are '
         'added (and listed on stderr) inside an existing entry or as a Runner setting; a new top-level '
         'name that the Runner does not read is refused as a typo.')
 

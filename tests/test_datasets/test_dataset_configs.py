@@ -41,7 +41,8 @@ def test_every_mini_config_parses():
     names = sorted(os.path.basename(p) for p in glob.glob(os.path.join(CONFIG_DIR, 'mini_*.py')))
     assert names == ['mini_all.py', 'mini_bench_common.py', 'mini_single_task.py']
     for task in TASK_METRICS:  # the mini configs set the task of mini_single_task.py
-        cfg = Config.fromfile(os.path.join(REPO, 'configs', 'focus', f'focus_mini_1xb8-300_{task}-256x256.py'))
+        cfg = Config.fromfile(
+            os.path.join(REPO, 'configs', 'focus', f'focus_mini_1xb8-300_{task}-256x256.py'))
         assert cfg.train_dataloader.dataset.task == task and cfg.val_evaluator.task == task
         assert cfg.test_dataloader.dataset.task == task and cfg.test_evaluator.task == task
     union = Config.fromfile(os.path.join(CONFIG_DIR, 'mini_all.py'))  # the five tasks for a universal model

@@ -62,7 +62,8 @@ def test_the_graph_takes_the_task_and_the_image_sizes_as_inputs(universal):
     graph = onnx.load(universal.path)
     metadata = {p.key: p.value for p in graph.metadata_props}
     assert metadata == {TASKS_METADATA_KEY: '["sod", "cod", "sd", "dbd", "fd"]'}
-    dims = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in graph.graph.input}
+    dims = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim]
+            for i in graph.graph.input}
     assert dims['image'] == ['batch', 3, 'height', 'width']
     assert dims['img_shape'] == ['batch', 2] and dims['task'] == ['batch']
 

@@ -293,7 +293,8 @@ def expand_braces(path: str) -> List[str]:
 
 def check_paths(root: str = REPO) -> List[str]:
     problems = []
-    config_names = {osp.basename(p) for p in glob.glob(osp.join(root, 'configs', '**', '*.py'), recursive=True)}
+    config_names = {
+        osp.basename(p) for p in glob.glob(osp.join(root, 'configs', '**', '*.py'), recursive=True)}
     for path in doc_files(root):
         text = open(path, encoding='utf-8').read()
         where = rel(root, path)
@@ -457,7 +458,8 @@ for Python code are `focus_mm.apis.FocusInferencer` ([inference](user_guides/inf
 This page is written by `python tests/test_docs/docs_check.py --write-api`; the docs test fails when a
 registered component is missing from it.
 """
-API_ORDER = ('MODELS', 'TASK_UTILS', 'DATASETS', 'TRANSFORMS', 'METRICS', 'HOOKS', 'OPTIM_WRAPPER_CONSTRUCTORS')
+API_ORDER = ('MODELS', 'TASK_UTILS', 'DATASETS', 'TRANSFORMS', 'METRICS', 'HOOKS',
+             'OPTIM_WRAPPER_CONSTRUCTORS')
 
 
 def public_path(obj) -> str:
@@ -529,7 +531,8 @@ def check_task_table(root: str = REPO) -> List[str]:
     problems = []
     for key in ('config', 'train', 'validation', 'test'):
         if key not in columns:
-            problems.append(f'{rel(root, page)}:{line_of(text, header.start())}: the table has no {key} column')
+            problems.append(
+                f'{rel(root, page)}:{line_of(text, header.start())}: the table has no {key} column')
     if problems:
         return problems
     rows = re.findall(r'^\|\s*(COD|SOD|SD|DBD|FD)\s*\|(.*)\|\s*$', text, re.M)
@@ -558,7 +561,8 @@ CHECKS = (check_commands, check_paths, check_types, check_cross_references, chec
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description='check the docs of a checkout against its code')
     parser.add_argument('--root', default=REPO, help='the checkout (default: this one)')
-    parser.add_argument('--write-api', action='store_true', help='rewrite docs/api.md from the registries first')
+    parser.add_argument('--write-api', action='store_true',
+                        help='rewrite docs/api.md from the registries first')
     args = parser.parse_args(argv)
     root = osp.abspath(args.root)
     os.chdir(root)

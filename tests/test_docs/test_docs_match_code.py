@@ -31,15 +31,17 @@ def planted(tmp_path):
     for name in ('tools', 'configs', 'focus_mm'):
         os.symlink(osp.join(REPO, name), tmp_path / name)
     (tmp_path / 'docs').mkdir()
-    (tmp_path / 'README.md').write_text(textwrap.dedent('''\
+    mini = 'configs/focus/focus_mini_1xb8-300_sod-256x256.py'
+    (tmp_path / 'README.md').write_text(textwrap.dedent(f'''\
         # planted
         ```bash
-        python tools/analysis_tools/benchmark.py configs/focus/focus_mini_1xb8-300_sod-256x256.py --backend pytorch onnxruntime
-        python tools/train.py configs/focus/focus_mini_1xb8-300_sod-256x256.py --no-such-flag
-        python tools/train.py configs/focus/focus_mini_1xb8-300_sod-256x256.py --cfg-options trian_cfg.max_iters=3
-        bash tools/dist_train.sh configs/focus/focus_mini_1xb8-300_sod-256x256.py 2 --resume
+        python tools/analysis_tools/benchmark.py {mini} --backend pytorch onnxruntime
+        python tools/train.py {mini} --no-such-flag
+        python tools/train.py {mini} --cfg-options trian_cfg.max_iters=3
+        bash tools/dist_train.sh {mini} 2 --resume
         ```
-        Convert with `python tools/model_converters/focus_official_to_mm.py`, test with `tools/test.py --taks`.
+        Convert with `python tools/model_converters/focus_official_to_mm.py`,
+        test with `tools/test.py --taks`.
         See "Saved predictions" above, `configs/focus/focus_nowhere.py`, `focus_mini_4xb2-300_sod-256x256.py`,
         [the guide](docs/missing.md), `focus_mm.apis.NoSuchThing`, `dict(type='NoSuchHead')` and
         `EdgeEnhancerNeck(no_such_argument=1)`.

@@ -46,7 +46,8 @@ def test_the_example_config_builds_on_its_documented_layout(tmp_path):
     assert sample['data_samples'].metainfo['task'] == 'sod'
     assert set(np.unique(sample['data_samples'].gt_sem_seg.data.numpy())) <= {0, 1, 255}
 
-    assert cfg.model.decode_head.loss_clip.prompts == ('a photo of a damaged part', 'a photo of intact surface')
+    assert cfg.model.decode_head.loss_clip.prompts == (
+        'a photo of a damaged part', 'a photo of intact surface')
     assert cfg.default_hooks.checkpoint.save_best == 'Sm' and cfg.val_evaluator.task == 'sod'
     with torch.device('meta'):
         model = MODELS.build(offline_model_cfg(cfg.model))

@@ -1,4 +1,5 @@
-"""ForegroundMetric: pysodmetrics run directly and its published values, extremes, empty masks, NaN, outputs."""
+"""ForegroundMetric: pysodmetrics run directly and its published values, extremes, empty masks, NaN,
+outputs."""
 import json
 import os
 import os.path as osp
@@ -84,7 +85,8 @@ def test_equals_pysodmetrics_run_directly_on_generated_maps():
     reference = dict(
         Sm=sm.get_results()['sm'], wFm=wfm.get_results()['wfm'], MAE=mae.get_results()['mae'],
         adpEm=em_res['adp'], meanEm=em_res['curve'].mean(), maxEm=em_res['curve'].max(),
-        adpFm=fm_res['fm']['adaptive'], meanFm=fm_res['fm']['dynamic'].mean(), maxFm=fm_res['fm']['dynamic'].max(),
+        adpFm=fm_res['fm']['adaptive'], meanFm=fm_res['fm']['dynamic'].mean(),
+        maxFm=fm_res['fm']['dynamic'].max(),
         IoU=fm_res['iou']['binary'], Dice=fm_res['dice']['binary'], BER=100 * fm_res['ber']['binary'],
         F1=fm_res['f1']['binary'])
     metrics = tuple(reference)

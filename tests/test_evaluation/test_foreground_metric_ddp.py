@@ -67,7 +67,8 @@ def test_two_ranks_with_a_padded_last_batch_give_the_single_process_table(tmp_pa
     ctx = mp.get_context('spawn')
     queue = ctx.Queue()
     port = _free_port()
-    procs = [ctx.Process(target=_worker, args=(rank, 2, port, str(tmp_path / 'ddp'), queue)) for rank in range(2)]
+    procs = [ctx.Process(target=_worker, args=(rank, 2, port, str(tmp_path / 'ddp'), queue))
+             for rank in range(2)]
     for p in procs:
         p.start()
     results = dict((rank, (indices, res)) for rank, indices, res in (queue.get(timeout=300) for _ in procs))

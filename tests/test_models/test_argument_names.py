@@ -6,8 +6,8 @@ from _tiny_models import NARROW_RESNET18, VIT_DIMS, tiny_head_cfg, tiny_pixel_de
 
 
 def _neck(**kwargs):
-    return dict(type='EdgeEnhancerNeck', embed_dims=VIT_DIMS, num_heads=4, edge_backbone=dict(NARROW_RESNET18),
-                norm_cfg=dict(type='BN'), **kwargs)
+    return dict(type='EdgeEnhancerNeck', embed_dims=VIT_DIMS, num_heads=4,
+                edge_backbone=dict(NARROW_RESNET18), norm_cfg=dict(type='BN'), **kwargs)
 
 
 def test_neck_takes_num_points_and_dropout():
@@ -17,8 +17,8 @@ def test_neck_takes_num_points_and_dropout():
 
 
 def test_pixel_decoder_takes_feedforward_channels():
-    cfg = tiny_pixel_decoder_cfg(in_channels=[8] * 4, feat_channels=16, out_channels=16, feedforward_channels=24,
-                                 norm_cfg=dict(type='GN', num_groups=4))
+    cfg = tiny_pixel_decoder_cfg(in_channels=[8] * 4, feat_channels=16, out_channels=16,
+                                 feedforward_channels=24, norm_cfg=dict(type='GN', num_groups=4))
     decoder = MODELS.build(ConfigDict(cfg))
     assert decoder.encoder[0].ffn[0].out_features == 24
 

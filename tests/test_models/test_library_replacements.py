@@ -111,7 +111,8 @@ def test_head_matching_equals_the_old_matcher_on_fixed_inputs():
         matched += len(query_idx)
     assert matched == 8 * 3
     # No target (nothing labelled): nothing matched, no random points drawn.
-    empty = dict(labels=torch.zeros(0, dtype=torch.long), masks=torch.zeros(0, 24, 20), valid=torch.ones(24, 20))
+    empty = dict(labels=torch.zeros(0, dtype=torch.long), masks=torch.zeros(0, 24, 20),
+                 valid=torch.ones(24, 20))
     state = torch.get_rng_state()
     query_idx, target_idx = head.match(cls_logits, mask_logits, empty)
     assert query_idx.numel() == target_idx.numel() == 0 and torch.equal(state, torch.get_rng_state())
@@ -129,7 +130,8 @@ def test_ignored_points_do_not_count_in_the_weighted_costs():
     wrong_where_ignored[:, 200:] *= -1
     pred = InstanceData(masks=torch.cat([perfect, wrong_where_ignored]))
     gt = InstanceData(labels=torch.zeros(1, dtype=torch.long), masks=target, point_weights=weights)
-    for cfg in (dict(type='WeightedCrossEntropyLossCost'), dict(type='WeightedDiceCost', pred_act=True, eps=1.0)):
+    for cfg in (dict(type='WeightedCrossEntropyLossCost'),
+                dict(type='WeightedDiceCost', pred_act=True, eps=1.0)):
         cost = TASK_UTILS.build(cfg)(pred_instances=pred, gt_instances=gt)
         torch.testing.assert_close(cost[0], cost[1])
         unweighted = TASK_UTILS.build(cfg)(pred_instances=pred, gt_instances=InstanceData(labels=gt.labels,

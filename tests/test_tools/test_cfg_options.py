@@ -1,4 +1,5 @@
-"""--cfg-options: one DictAction parser (focus_mm/utils/cli.py) for every tool; new keys accepted as mmseg does."""
+"""--cfg-options: one DictAction parser (focus_mm/utils/cli.py) for every tool; new keys accepted as
+mmseg does."""
 import os.path as osp
 
 import pytest

@@ -1,4 +1,5 @@
-"""bash tools/dist_train.sh <mini config> 2: two processes (torchrun, gloo on the CPU) train and checkpoint."""
+"""bash tools/dist_train.sh <mini config> 2: two processes (torchrun, gloo on the CPU) train and
+checkpoint."""
 import os
 import subprocess
 import sys

@@ -95,6 +95,6 @@ def test_mmseg_tools_train_and_test_a_focus_config(mini_config, tmp_path):
     work = str(tmp_path / 'work')
     _run([sys.executable, osp.join(tools, 'train.py'), mini_config, '--work-dir', work, '--cfg-options',
           'train_cfg.max_iters=2'], tmp_path)
-    log = _run([sys.executable, osp.join(tools, 'test.py'), mini_config, _checkpoint(work), '--work-dir', work],
-               tmp_path)
+    log = _run([sys.executable, osp.join(tools, 'test.py'), mini_config, _checkpoint(work),
+                '--work-dir', work], tmp_path)
     assert 'Sm' in log, log[-2000:]

@@ -29,7 +29,8 @@ def _run(args, tmp_path):
 
 def test_test_tool_prints_metrics_and_writes_predictions(checkpoint, tmp_path):
     out = tmp_path / 'preds'
-    proc = _run([CONFIG, checkpoint, '--work-dir', str(tmp_path / 'work'), '--out', str(out), *SMALL], tmp_path)
+    proc = _run([CONFIG, checkpoint, '--work-dir', str(tmp_path / 'work'), '--out', str(out), *SMALL],
+                tmp_path)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
     assert 'Sm' in log and 'meanEm' in log and 'MAE' in log
@@ -48,8 +49,8 @@ def test_test_tool_prints_metrics_and_writes_predictions(checkpoint, tmp_path):
 
 
 def test_test_tool_flip_tta(checkpoint, tmp_path):
-    proc = _run([CONFIG, checkpoint, '--work-dir', str(tmp_path / 'work'), '--tta', '--out', str(tmp_path / 'p'),
-                 *SMALL], tmp_path)
+    proc = _run([CONFIG, checkpoint, '--work-dir', str(tmp_path / 'work'), '--tta',
+                 '--out', str(tmp_path / 'p'), *SMALL], tmp_path)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
     assert 'Sm' in log

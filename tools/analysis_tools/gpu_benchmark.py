@@ -16,8 +16,9 @@ ratios between them are measured side by side:
 - the device's dense matmul rate (``torch.mm`` 4096^2 in float32 and bfloat16) as the hardware reference.
 
 Memory is the CUDA allocator's peak (``max_memory_allocated``) on a GPU and the sampled process RSS on the
-CPU (``focus_mm.utils.benchmarking.PeakMemory``). ``--models`` takes config paths; a name without a path is looked up in
-mmseg's own configs (``mask2former/...``). A model that fails is reported with its error in the JSON and
+CPU (``focus_mm.utils.benchmarking.PeakMemory``). ``--models`` takes config paths; a name without a path
+is looked up in mmseg's own configs (``mask2former/...``). A model that fails is reported with its error
+in the JSON and
 the others still run.
 """
 import argparse

@@ -46,7 +46,8 @@ def evaluate(cfg, runners: dict, limit=None, task=None) -> tuple:
 
     shapes = {getattr(r, 'fixed_shape', None) for r in runners.values() if hasattr(r, 'fixed_shape')}
     if len(shapes) != 1:
-        raise SystemExit(f'the graphs must share one input size (or all be dynamic), got {sorted(map(str, shapes))}')
+        raise SystemExit('the graphs must share one input size (or all be dynamic), '
+                         f'got {sorted(map(str, shapes))}')
     shape = shapes.pop()
     dataset_cfg = cfg.test_dataloader.dataset.copy()
     if task is not None and 'datasets' in dataset_cfg:  # a universal config: the task's own test set
@@ -107,7 +108,8 @@ def main(argv=None) -> int:
     runners.update(graphs)
     metrics, masks, probs, paths, shape, count = evaluate(cfg, runners, args.limit, task)
     inputs = ('with the config\'s test pipeline (dynamic graphs)' if shape is None else
-              f'each resized to the graphs\' {shape[0]}x{shape[1]} (as FocusInferencer does for a fixed graph)')
+              f'each resized to the graphs\' {shape[0]}x{shape[1]} '
+              '(as FocusInferencer does for a fixed graph)')
     print(f'[evaluate_onnx] {count} test images of {args.config}' + (f' (task {task})' if task else '')
           + f', {inputs}')
     for name, values in metrics.items():
@@ -125,8 +127,8 @@ def main(argv=None) -> int:
                      f'largest max |prob diff| {max(p[1] for p in per_image):.2e}')
             if args.per_image:
                 for agreement, diff, path in per_image:
-                    print(f'[evaluate_onnx]   {name} {osp.basename(path)}: equal mask pixels {agreement:.4%}, '
-                          f'max |prob diff| {diff:.2e}')
+                    print(f'[evaluate_onnx]   {name} {osp.basename(path)}: '
+                          f'equal mask pixels {agreement:.4%}, max |prob diff| {diff:.2e}')
         print(line)
     return 0
 

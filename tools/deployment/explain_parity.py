@@ -63,8 +63,8 @@ class ProbedWrapper(torch.nn.Module):
             calls[name] = calls.get(name, 0) + 1
             for i, tensor in enumerate(tensors):
                 if isinstance(tensor, torch.Tensor) and tensor.is_floating_point():
-                    suffix = (f'#{calls[name] - 1}' if calls[name] > 1 else '') + (f'[{i}]' if len(tensors) > 1
-                                                                                   else '')
+                    suffix = ((f'#{calls[name] - 1}' if calls[name] > 1 else '')
+                              + (f'[{i}]' if len(tensors) > 1 else ''))
                     names.append(name + suffix)
                     outputs.append(tensor.float() * 1)  # a node of its own (a graph output may repeat)
 

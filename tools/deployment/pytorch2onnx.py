@@ -48,16 +48,18 @@ def parse_args(argv=None):
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
                         help="graph input size (default: the config's crop_size)")
     parser.add_argument('--fixed', action='store_true',
-                        help='one batch size and one input size (--shape); default: dynamic batch/height/width')
-    parser.add_argument('--dynamic', action='store_true', help='dynamic batch, height and width (the default)')
+                        help='one batch size and one input size (--shape); '
+                        'default: dynamic batch/height/width')
+    parser.add_argument('--dynamic', action='store_true',
+                        help='dynamic batch, height and width (the default)')
     parser.add_argument('--batch-size', type=int, default=1, help='batch of the exported graph (default 1)')
     parser.add_argument('--opset', type=int, default=17, help='ONNX opset (>= 16; default 17)')
     parser.add_argument('--quantize', choices=['dynamic'], help='also write <out>.int8.onnx (dynamic int8)')
     parser.add_argument('--threads', type=int, help="threads for the parity runs (default: torch's)")
     parser.add_argument('--no-parity', action='store_true', help='skip the parity check')
     parser.add_argument('--task', help='a universal checkpoint: the task to check the parity on (default: '
-                        'each of its tasks; the graph takes any of them); a single-task checkpoint ignores it '
-                        '(with a warning when it differs)')
+                        'each of its tasks; the graph takes any of them); a single-task checkpoint '
+                        'ignores it (with a warning when it differs)')
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the random weights (without CHECKPOINT) and of the parity input')
     add_cfg_options(parser)

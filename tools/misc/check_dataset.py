@@ -5,10 +5,10 @@ reads each image and each mask with the readers of the pipelines (focus_mm.datas
 mask_io) and prints: images, masks, pairs, images without a mask, masks without an image, unreadable
 images, unreadable or refused masks, empty masks, image/mask size mismatches and the range of the
 foreground fraction. The exit code is 1 when a problem was found: an image without a mask, a file
-that cannot be read, a mask refused by the mask rules (docs/user_guides/dataset_prepare.md), a size mismatch, a
-dataset that cannot be built (and, with --fail-on-empty, an empty mask). Masks without an image and
-empty masks are reported but are not problems (a mask folder may serve two splits; an image may have
-no foreground).
+that cannot be read, a mask refused by the mask rules (docs/user_guides/dataset_prepare.md), a size
+mismatch, a dataset that cannot be built (and, with --fail-on-empty, an empty mask). Masks without an
+image and empty masks are reported but are not problems (a mask folder may serve two splits; an image
+may have no foreground).
 
 Examples:
     python tools/misc/check_dataset.py configs/focus/focus_dinov2-l_2xb4-20k_cod-512x512.py

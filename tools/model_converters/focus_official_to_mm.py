@@ -14,8 +14,9 @@ prior. It is taken from ``--final-norm-from`` (a DINOv2 checkpoint, mmpretrain o
 or, without it, set to the identity affine (weight 1, bias 0).
 
 What the conversion reproduces: the weights, key for key (the check above). Not, by itself, the
-predictions: our model differs from theirs in behaviour as well (docs/advanced_guides/authors_code.md lists every difference).
-To predict what their model predicts, evaluate the converted file with its converted-checkpoint config,
+predictions: our model differs from theirs in behaviour as well (docs/advanced_guides/authors_code.md
+lists every difference). To predict what their model predicts, evaluate the converted file with its
+converted-checkpoint config,
 ``configs/focus/converted_checkpoints/focus_{large,giant}_{cod,sod,sd,dbd,fd}.py``::
 
     python tools/test.py configs/focus/converted_checkpoints/focus_large_sod.py focus_dinov2-l_sod.pth
@@ -37,8 +38,9 @@ reader, not PIL: use batch size 1 there). Not reproduced: their metric code (our
 (their attention and deformable-attention kernels differ from ours).
 
 Checkpoints (paths or URLs) are read with the project's safe loader
-(``focus_mm.engine.checkpoint_loaders``), detectron2 ``.pkl`` files (numpy arrays) with torch's restricted unpickler; ``FOCUS_TRUSTED_CHECKPOINTS=1`` allows
-a full unpickle of a file that holds other objects.
+(``focus_mm.engine.checkpoint_loaders``), detectron2 ``.pkl`` files (numpy arrays) with torch's
+restricted unpickler; ``FOCUS_TRUSTED_CHECKPOINTS=1`` allows a full unpickle of a file that holds other
+objects.
 """
 import argparse
 import os.path as osp

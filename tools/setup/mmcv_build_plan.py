@@ -266,7 +266,8 @@ def plan(mmcv, cache, env=os.environ):
         out['TOOLKIT'] = f'CUDA_HOME={home} (yours)'
     else:
         requirements = toolkit_requirements(importlib.metadata.requires('torch') or [], torch_cuda)
-        tag = '+'.join(re.sub(r'\[[^\]]*\]', '', r).replace('==', '-').replace('*', 'x') for r in requirements)
+        tag = '+'.join(re.sub(r'\[[^\]]*\]', '', r).replace('==', '-').replace('*', 'x')
+                       for r in requirements)
         site = Path(cache) / 'cuda' / tag
         install_toolkit(requirements, site)
         venv_site = Path(torch.__file__).resolve().parents[1]

@@ -1,5 +1,6 @@
 # Salient object detection (SOD). Train: DUTS-TR (10,553). Val: DUTS-TE. Test: DUTS-TE, DUT-OMRON,
-# HKU-IS, ECSSD, PASCAL-S in one run, reported per set. Layouts and downloads: docs/user_guides/dataset_prepare.md.
+# HKU-IS, ECSSD, PASCAL-S in one run, reported per set. Layouts and downloads:
+# docs/user_guides/dataset_prepare.md.
 _base_ = ['./foreground_pipelines.py', './sets/sod.py']
 train_set = dict(_base_.duts_train, pipeline=_base_.train_pipeline)
 test_sets = [

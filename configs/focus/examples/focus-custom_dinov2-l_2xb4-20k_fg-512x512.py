@@ -25,7 +25,8 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='ForegroundMetric', task=task)
 test_evaluator = val_evaluator
 
-model = dict(decode_head=dict(loss_clip=dict(prompts=('a photo of a damaged part', 'a photo of intact surface'))))
+model = dict(
+    decode_head=dict(loss_clip=dict(prompts=('a photo of a damaged part', 'a photo of intact surface'))))
 
 # Validate every 2,000 iterations and keep the checkpoint with the best validation S-measure
 # (best_Sm_iter_*.pth in the work dir) besides the last ones.

@@ -83,10 +83,11 @@ class NonFiniteLossHook(Hook):
                 bad.append(f'{name}={_describe(v)}')
         if bad:
             raise NonFiniteLossError(
-                f'non-finite loss at training iteration {self._iteration}: {", ".join(bad)}. Training stopped '
-                'before this iteration\'s optimiser step (resume from the last checkpoint). Typical causes: a '
-                'learning rate too high (lower optim_wrapper.optimizer.lr or add clip_grad), a corrupt image '
-                'or mask in this batch, or a NaN already in the loaded weights.')
+                f'non-finite loss at training iteration {self._iteration}: {", ".join(bad)}. '
+                'Training stopped before this iteration\'s optimiser step (resume from the last '
+                'checkpoint). Typical causes: a learning rate too high (lower optim_wrapper.optimizer.lr '
+                'or add clip_grad), a corrupt image or mask in this batch, or a NaN already in the loaded '
+                'weights.')
 
 
 def _describe(value) -> str:

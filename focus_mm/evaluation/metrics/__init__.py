@@ -4,6 +4,6 @@ from .foreground_stats import METRIC_NAMES, ForegroundImageEvaluator, Foreground
 from .multi_task_metric import MultiTaskForegroundMetric
 
 __all__ = [
-    'ForegroundMetric', 'MultiTaskForegroundMetric', 'ForegroundStats', 'ForegroundImageEvaluator', 'METRIC_NAMES',
-    'TASK_METRICS'
+    'ForegroundMetric', 'MultiTaskForegroundMetric', 'ForegroundStats', 'ForegroundImageEvaluator',
+    'METRIC_NAMES', 'TASK_METRICS'
 ]

@@ -1,8 +1,9 @@
 """GroundQueryHead: the query path of FOCUS (two ground queries, masked-attention decoder).
 
 One job: building the head and running its forward (pixel decoder, queries, decoder layers, prediction
-sets). Its other jobs live beside it: the losses in :mod:`.ground_query_losses` (a mixin, with the registered losses of
-:mod:`focus_mm.models.losses.set_losses`), the inference rules in :mod:`.decision_rules`, the M0 prior and
+sets). Its other jobs live beside it: the losses in :mod:`.ground_query_losses` (a mixin, with the
+registered losses of :mod:`focus_mm.models.losses.set_losses`), the inference rules in
+:mod:`.decision_rules`, the M0 prior and
 its attention mask in :mod:`focus_mm.models.utils.pca_prior`, the task vectors in
 :mod:`focus_mm.models.layers.task_embedding`.
 """

@@ -3,7 +3,8 @@
 mmcv 2.1's CUDA kernel of ``MultiScaleDeformableAttention`` (used by ``FocusPixelDecoder`` and the edge
 neck's injectors/extractors) is compiled for half, float and double only
 (``AT_DISPATCH_FLOATING_TYPES_AND_HALF``), so a bf16 AMP run stops with
-``"ms_deform_attn_forward_cuda" not implemented for 'BFloat16'``. Importing ``focus_mm`` calls :func:`route_bfloat16_msda_through_float32`, which replaces
+``"ms_deform_attn_forward_cuda" not implemented for 'BFloat16'``. Importing ``focus_mm`` calls
+:func:`route_bfloat16_msda_through_float32`, which replaces
 ``mmcv.ops.multi_scale_deform_attn.MultiScaleDeformableAttnFunction`` (the name the module calls) by
 :class:`MSDAFunctionBF16AsFloat32`: bf16 inputs run in float32 and the output is returned in bf16; other
 dtypes go to mmcv's function unchanged. This import-time change is listed in

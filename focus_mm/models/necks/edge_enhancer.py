@@ -76,8 +76,8 @@ class EdgeEnhancerNeck(BaseModule):
         tasks (Sequence[str], optional): A universal model's tasks (the decode head's, in its order): the
             edge CNN's batch-norm outputs get a per-task scale and shift (``task_edge_affine``, a
             :class:`~focus_mm.models.layers.TaskNormAffine`), chosen by ``forward``'s ``task_ids``, so the
-            low-level edge features can differ by task (docs/results/universal.md: the tasks' gradients conflict
-            most in the edge CNN). None (default): a single-task neck, no task parameters.
+            low-level edge features can differ by task (docs/results/universal.md: the tasks' gradients
+            conflict most in the edge CNN). None (default): a single-task neck, no task parameters.
         init_cfg (dict, optional): Unused beyond mmengine's defaults.
     """
 

@@ -35,7 +35,8 @@ class ForegroundTTAModel(SegTTAModel):
         for views in data_samples_list:
             probs = torch.stack([view.seg_logits.data.float() for view in views]).mean(dim=0)
             if probs.shape[0] != 1:
-                raise ValueError(f'ForegroundTTAModel expects 1-channel probabilities, got {tuple(probs.shape)}')
+                raise ValueError('ForegroundTTAModel expects 1-channel probabilities, '
+                                 f'got {tuple(probs.shape)}')
             sample = views[0].clone()
             sample.seg_logits = PixelData(data=probs)
             sample.pred_sem_seg = PixelData(data=(probs > threshold).long())

@@ -73,8 +73,10 @@ def cell_centre_reference_points(shapes: Sequence[Tuple[Size, Size]], num_value_
     """
     refs = []
     for h, w in shapes:
-        ys = (torch.arange(h, dtype=torch.float32, device=device) + 0.5) / size_tensor(h, device, torch.float32)
-        xs = (torch.arange(w, dtype=torch.float32, device=device) + 0.5) / size_tensor(w, device, torch.float32)
+        ys = ((torch.arange(h, dtype=torch.float32, device=device) + 0.5)
+              / size_tensor(h, device, torch.float32))
+        xs = ((torch.arange(w, dtype=torch.float32, device=device) + 0.5)
+              / size_tensor(w, device, torch.float32))
         yy, xx = torch.meshgrid(ys, xs, indexing='ij')
         refs.append(torch.stack((xx.reshape(-1), yy.reshape(-1)), dim=-1))
     return torch.cat(refs, dim=0)[None, :, None].expand(-1, -1, num_value_levels, -1)

@@ -24,7 +24,8 @@ def tiny_backbone(**kwargs) -> DINOv2:
 
 
 def tiny_neck(**kwargs) -> EdgeEnhancerNeck:
-    cfg = dict(embed_dims=D, num_heads=4, num_points=2, edge_backbone=NARROW_RESNET18, norm_cfg=dict(type='BN'))
+    cfg = dict(embed_dims=D, num_heads=4, num_points=2, edge_backbone=NARROW_RESNET18,
+               norm_cfg=dict(type='BN'))
     cfg.update(kwargs)
     neck = EdgeEnhancerNeck(**cfg)
     neck.init_weights()

@@ -1,6 +1,7 @@
 # The paper's COD ablation recipe (Table 4), everything but the model: batch size 2, 10k iterations, trained
-# on CAMO-TR + COD10K-TR, evaluated on CAMO; otherwise the full recipe (AdamW 1e-4, ViT + edge enhancer x0.1, poly,
-# clip 0.01). A row config adds a model base and the CLIP task, e.g. rows 3 (DINOv2-L) and 5 (DINOv2-G).
+# on CAMO-TR + COD10K-TR, evaluated on CAMO; otherwise the full recipe (AdamW 1e-4, ViT + edge enhancer
+# x0.1, poly, clip 0.01). A row config adds a model base and the CLIP task, e.g. rows 3 (DINOv2-L) and 5
+# (DINOv2-G).
 _base_ = [
     '../../../_base_/datasets/cod_camo_cod10k.py', '../../../_base_/schedules/schedule_20k.py',
     '../../../_base_/default_runtime.py'
