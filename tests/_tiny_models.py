@@ -187,3 +187,18 @@ def odd_format_images(rng: np.random.Generator) -> dict:
         'gray.png': rng.integers(0, 255, (50, 70), dtype=np.uint8),
         'deep.png': rng.integers(0, 65535, (40, 60, 3), dtype=np.uint16),
     }
+
+
+def m0_short_side_config_text(base: str, short_side: int = 64) -> str:
+    """A config file's text over ``base`` with M0 on and the test pipeline at a small short side (CPU
+    cost): images keep their aspect ratio and are padded by the data preprocessor, as in the PyTorch
+    route."""
+    return f'''_base_ = [{base!r}]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(2048, {short_side}), keep_ratio=True),
+    dict(type='EdgePrior'),
+    dict(type='PackSegInputs'),
+]
+model = dict(decode_head=dict(prior_index=4))
+'''

@@ -13,7 +13,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from _tiny_models import build_model, single_thread, tiny_focus_segmentor_cfg
+from _tiny_models import build_model, m0_short_side_config_text, single_thread, tiny_focus_segmentor_cfg
 from _tools import REPO, load_tool
 from focus_mm.apis import FocusInferencer
 from focus_mm.apis.export import export_onnx, onnx_parity
@@ -150,15 +150,7 @@ def test_the_parity_check_catches_one_perturbed_weight(universal, tmp_path):
 # --------------------------------------------------------------------------- the tools, as a user runs them
 # The universal mini config with M0 on, tested at short side 64 (CPU cost): images keep their aspect ratio
 # and are padded to a multiple of 32, as in the PyTorch route.
-CONFIG_TEXT = f'''_base_ = [{UNIVERSAL_MINI!r}]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(2048, 64), keep_ratio=True),
-    dict(type='EdgePrior'),
-    dict(type='PackSegInputs'),
-]
-model = dict(decode_head=dict(prior_index=4))
-'''
+CONFIG_TEXT = m0_short_side_config_text(UNIVERSAL_MINI)
 # non-square images of several sizes; the two of the same size go through the graph as a batch of 2
 _rng = np.random.default_rng(0)
 _yy, _xx = np.mgrid[:90, :90]

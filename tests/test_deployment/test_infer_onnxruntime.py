@@ -12,20 +12,13 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmseg.registry import MODELS
+from _tiny_models import m0_short_side_config_text
 from _tools import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MINI = osp.join(REPO, 'configs', 'focus', 'focus_mini_1xb8-300_sod-256x256.py')
 # The mini model with M0 on, tested at short side 64 (CPU cost); the graph is exported at 64 x 64.
-CONFIG_TEXT = f'''_base_ = [{MINI!r}]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(2048, 64), keep_ratio=True),
-    dict(type='EdgePrior'),
-    dict(type='PackSegInputs'),
-]
-model = dict(decode_head=dict(prior_index=4))
-'''
+CONFIG_TEXT = m0_short_side_config_text(MINI)
 
 rng = np.random.default_rng(0)
 yy, xx = np.mgrid[:80, :80]
